@@ -1,0 +1,213 @@
+//! A zero-copy view of an X.509 certificate (RFC 5280 §4.1): exactly the fields OCSP needs.
+//!
+//! ```text
+//! Certificate  ::=  SEQUENCE  {
+//!      tbsCertificate       TBSCertificate,
+//!      signatureAlgorithm   AlgorithmIdentifier,
+//!      signatureValue       BIT STRING  }
+//! TBSCertificate  ::=  SEQUENCE  {
+//!      version         [0]  EXPLICIT Version DEFAULT v1,
+//!      serialNumber         CertificateSerialNumber,
+//!      signature            AlgorithmIdentifier,
+//!      issuer               Name,
+//!      validity             Validity,
+//!      subject              Name,
+//!      subjectPublicKeyInfo SubjectPublicKeyInfo,
+//!      issuerUniqueID  [1]  IMPLICIT UniqueIdentifier OPTIONAL,
+//!      subjectUniqueID [2]  IMPLICIT UniqueIdentifier OPTIONAL,
+//!      extensions      [3]  EXPLICIT Extensions OPTIONAL }
+//! ```
+//!
+//! This view does not check the certificate's signature or chain (webpki does that in
+//! `mailstaple-verify`); it only locates fields, strictly enough that a CertID computed from it is
+//! the one OpenSSL computes.
+
+use crate::Error;
+use crate::reader::{Reader, tag};
+use crate::response::{AlgorithmId, Extension, read_extensions};
+use crate::time::Time;
+
+const OID_AIA: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01];
+const OID_AD_OCSP: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01];
+const OID_TLS_FEATURE: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x18];
+const OID_EKU: &[u8] = &[0x55, 0x1d, 0x25];
+/// `id-kp-OCSPSigning` (1.3.6.1.5.5.7.3.9).
+pub const OID_KP_OCSP_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09];
+const OID_OCSP_NOCHECK: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x05];
+
+/// The fields of a certificate that OCSP uses, borrowed from its DER.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CertView<'a> {
+    /// The whole certificate.
+    pub der: &'a [u8],
+    /// `serialNumber` contents (two's complement, as encoded).
+    pub serial: &'a [u8],
+    /// `issuer`: the whole `Name` TLV.
+    pub issuer: &'a [u8],
+    /// `subject`: the whole `Name` TLV.
+    pub subject: &'a [u8],
+    /// `notBefore`.
+    pub not_before: Time,
+    /// `notAfter`.
+    pub not_after: Time,
+    /// `subjectPublicKeyInfo`: the whole TLV.
+    pub spki: &'a [u8],
+    /// The `subjectPublicKey` BIT STRING's bits: what `issuerKeyHash` and `byKey` hash.
+    pub public_key: &'a [u8],
+    /// `extensions`, raw.
+    pub extensions: Vec<Extension<'a>>,
+}
+
+impl<'a> CertView<'a> {
+    /// Locates the fields of a DER certificate. Trailing data is refused.
+    pub fn parse(der: &'a [u8]) -> Result<Self, Error> {
+        let mut outer = Reader::new(der);
+        let mut cert = outer.sequence("Certificate")?;
+        outer.finish("Certificate")?;
+        let mut tbs = cert.sequence("Certificate.tbsCertificate")?;
+        AlgorithmId::read(&mut cert, "Certificate.signatureAlgorithm")?;
+        cert.expect(tag::BIT_STRING, "Certificate.signatureValue")?;
+        cert.finish("Certificate")?;
+
+        tbs.optional(tag::cons(0), "tbsCertificate.version")?;
+        let serial = tbs.expect(tag::INTEGER, "tbsCertificate.serialNumber")?.value;
+        if serial.is_empty() {
+            return Err(Error::BadEncoding {
+                what: "tbsCertificate.serialNumber",
+                why: "empty INTEGER",
+            });
+        }
+        AlgorithmId::read(&mut tbs, "tbsCertificate.signature")?;
+        let issuer = tbs.expect(tag::SEQUENCE, "tbsCertificate.issuer")?.raw;
+        let mut validity = tbs.sequence("tbsCertificate.validity")?;
+        let not_before = read_time(&mut validity, "validity.notBefore")?;
+        let not_after = read_time(&mut validity, "validity.notAfter")?;
+        validity.finish("tbsCertificate.validity")?;
+        let subject = tbs.expect(tag::SEQUENCE, "tbsCertificate.subject")?.raw;
+        let spki_tlv = tbs.expect(tag::SEQUENCE, "tbsCertificate.subjectPublicKeyInfo")?;
+        let mut spki = Reader::new(spki_tlv.value);
+        AlgorithmId::read(&mut spki, "subjectPublicKeyInfo.algorithm")?;
+        let public_key = spki.bit_string("subjectPublicKeyInfo.subjectPublicKey")?;
+        spki.finish("subjectPublicKeyInfo")?;
+        tbs.optional(tag::prim(1), "tbsCertificate.issuerUniqueID")?;
+        tbs.optional(tag::prim(2), "tbsCertificate.subjectUniqueID")?;
+        let extensions = match tbs.optional(tag::cons(3), "tbsCertificate.extensions")? {
+            Some(e) => read_extensions(e.value, "tbsCertificate.extensions")?,
+            None => Vec::new(),
+        };
+        tbs.finish("tbsCertificate")?;
+        Ok(CertView {
+            der,
+            serial,
+            issuer,
+            subject,
+            not_before,
+            not_after,
+            spki: spki_tlv.raw,
+            public_key,
+            extensions,
+        })
+    }
+
+    fn extension(&self, oid: &[u8]) -> Option<&Extension<'a>> {
+        self.extensions.iter().find(|e| e.oid == oid)
+    }
+
+    /// The OCSP responder URLs from the Authority Information Access extension, in order.
+    ///
+    /// A certificate without any is normal (public CAs retired OCSP in 2025): the result is then
+    /// empty, not an error. A malformed extension is an error.
+    pub fn ocsp_urls(&self) -> Result<Vec<&'a str>, Error> {
+        const WHAT: &str = "extension authorityInfoAccess";
+        let Some(ext) = self.extension(OID_AIA) else {
+            return Ok(Vec::new());
+        };
+        let mut outer = Reader::new(ext.value);
+        let mut list = outer.sequence(WHAT)?;
+        outer.finish(WHAT)?;
+        let mut urls = Vec::new();
+        while !list.is_empty() {
+            let mut ad = list.sequence(WHAT)?;
+            let method = ad.oid(WHAT)?;
+            let location = ad.any(WHAT)?;
+            ad.finish(WHAT)?;
+            if method == OID_AD_OCSP && location.tag == tag::prim(6) {
+                let url = std::str::from_utf8(location.value)
+                    .ok()
+                    .filter(|s| s.is_ascii())
+                    .ok_or(Error::BadEncoding { what: WHAT, why: "URI is not IA5String" })?;
+                urls.push(url);
+            }
+        }
+        Ok(urls)
+    }
+
+    /// Whether the TLS Feature extension (RFC 7633) asks for `status_request` (must-staple).
+    pub fn must_staple(&self) -> Result<bool, Error> {
+        const WHAT: &str = "extension tlsFeature";
+        let Some(ext) = self.extension(OID_TLS_FEATURE) else {
+            return Ok(false);
+        };
+        let mut outer = Reader::new(ext.value);
+        let mut list = outer.sequence(WHAT)?;
+        outer.finish(WHAT)?;
+        let mut found = false;
+        while !list.is_empty() {
+            if list.integer(WHAT)? == [5] {
+                found = true;
+            }
+        }
+        Ok(found)
+    }
+
+    /// The extended key usage OIDs, or `None` when the extension is absent.
+    pub fn extended_key_usage(&self) -> Result<Option<Vec<&'a [u8]>>, Error> {
+        const WHAT: &str = "extension extKeyUsage";
+        let Some(ext) = self.extension(OID_EKU) else {
+            return Ok(None);
+        };
+        let mut outer = Reader::new(ext.value);
+        let mut list = outer.sequence(WHAT)?;
+        outer.finish(WHAT)?;
+        let mut out = Vec::new();
+        while !list.is_empty() {
+            out.push(list.oid(WHAT)?);
+        }
+        Ok(Some(out))
+    }
+
+    /// Whether the certificate carries `id-kp-OCSPSigning`.
+    pub fn is_ocsp_signer(&self) -> Result<bool, Error> {
+        Ok(self.extended_key_usage()?.is_some_and(|ekus| ekus.contains(&OID_KP_OCSP_SIGNING)))
+    }
+
+    /// Whether the certificate carries `id-pkix-ocsp-nocheck`.
+    pub fn has_ocsp_nocheck(&self) -> bool {
+        self.extension(OID_OCSP_NOCHECK).is_some()
+    }
+}
+
+fn read_time(r: &mut Reader<'_>, what: &'static str) -> Result<Time, Error> {
+    let t = r.any(what)?;
+    match t.tag {
+        tag::UTC_TIME => Time::parse_utc(t.value, what),
+        tag::GENERALIZED_TIME => Time::parse_generalized(t.value, what),
+        found => Err(Error::UnexpectedTag { what, expected: tag::UTC_TIME, found }),
+    }
+}
+
+/// Compares two INTEGER encodings by value, tolerating redundant leading zero octets (some
+/// certificates carry them).
+pub fn serial_eq(a: &[u8], b: &[u8]) -> bool {
+    fn canon(mut v: &[u8]) -> &[u8] {
+        while let [0, rest @ ..] = v {
+            if rest.first().is_none_or(|b| b & 0x80 != 0) {
+                break;
+            }
+            v = rest;
+        }
+        v
+    }
+    canon(a) == canon(b)
+}

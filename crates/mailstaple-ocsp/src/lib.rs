@@ -1,0 +1,64 @@
+//! # mailstaple-ocsp: the RFC 6960 wire format
+//!
+//! This crate turns bytes into OCSP structures and back, and nothing more:
+//!
+//! - [`OcspResponse::parse`] decodes an `OCSPResponse` and its `BasicOCSPResponse` strictly and
+//!   without copying. [`BasicResponse::tbs_raw`] is the `tbsResponseData` exactly as received:
+//!   signatures must be checked over those bytes, never over a re-encoding (a response with an
+//!   explicit DEFAULT `version`, which OpenSSL accepts, would otherwise fail).
+//! - [`CertView::parse`] locates the certificate fields OCSP needs (serial, issuer, subject,
+//!   public key, validity, AIA OCSP URLs, must-staple, OCSP-signing EKU).
+//! - [`CertId`] computes a CertID from a certificate and its issuer (SHA-1, SHA-256, SHA-384,
+//!   SHA-512); [`CertIdRef::matches`] matches a received CertID whatever hash it uses.
+//! - [`build_request`] builds an `OCSPRequest` (one or more CertIDs, optional nonce);
+//!   [`OcspRequest::parse`] decodes one for a responder.
+//!
+//! What it deliberately does not do: check signatures, judge times or authorization (that is
+//! `mailstaple-verify`), read clocks, files or the network.
+//!
+//! Decoding rules: strict DER (definite minimal lengths, minimal INTEGERs, no trailing data
+//! anywhere), a fixed schema walked without recursion (so nesting is bounded by construction),
+//! and no panic on any input. Two leniencies, both matching OpenSSL and real responders: an
+//! explicit `version [0] INTEGER 0`, and GeneralizedTime with fractional seconds, which are
+//! truncated to the whole second (see [`Time`]). Extensions (nonce, SCT, unknown ones) and
+//! embedded certificates are kept raw.
+//!
+//! The hot path uses its own small TLV reader rather than `der`'s `Header` machinery, which costs
+//! about ten times more per element; `der` and `x509-cert` serve the cold paths such as rendering
+//! a `Name` as an RFC 4514 string ([`name_to_string`]).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod cert;
+mod certid;
+mod encode;
+mod error;
+#[doc(hidden)]
+pub mod fuzzing;
+mod reader;
+mod request;
+mod response;
+mod time;
+
+#[cfg(test)]
+mod tests;
+
+pub use cert::{CertView, OID_KP_OCSP_SIGNING, serial_eq};
+pub use certid::{CertId, CertIdRef, HashAlgorithm};
+pub use error::Error;
+pub use reader::{hex, oid_to_string};
+pub use request::{OcspRequest, build_request};
+pub use response::{
+    AlgorithmId, BasicResponse, CertStatus, CrlReason, Extension, OID_OCSP_BASIC,
+    OID_OCSP_EXTENDED_REVOKE, OID_OCSP_NONCE, OcspResponse, ResponderId, ResponseStatus,
+    SingleResponse,
+};
+pub use time::Time;
+
+/// Renders a DER `Name` as an RFC 4514 string (`CN=...,O=...`), or `None` if `der` does not
+/// decode as a `Name`.
+pub fn name_to_string(der: &[u8]) -> Option<String> {
+    use der::Decode as _;
+    x509_cert::name::Name::from_der(der).ok().map(|n| n.to_string())
+}
