@@ -27,6 +27,18 @@ impl Time {
         self.0
     }
 
+    /// A time from UTC calendar fields; `None` for an impossible date or time.
+    pub fn from_civil(year: i64, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> Option<Time> {
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        let text = format!("{month:02}{day:02}{hour:02}{minute:02}{second:02}");
+        if text.len() != 10 {
+            return None;
+        }
+        civil(year, text.as_bytes(), "time").ok()
+    }
+
     /// Parses GeneralizedTime contents (`YYYYMMDDHHMMSS[.f]Z`).
     pub(crate) fn parse_generalized(v: &[u8], what: &'static str) -> Result<Time, Error> {
         let bad = |why| Error::InvalidTime { what, why };
