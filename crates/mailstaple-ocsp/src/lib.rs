@@ -12,6 +12,8 @@
 //!   SHA-512); [`CertIdRef::matches`] matches a received CertID whatever hash it uses.
 //! - [`build_request`] builds an `OCSPRequest` (one or more CertIDs, optional nonce);
 //!   [`OcspRequest::parse`] decodes one for a responder.
+//! - [`encode_response_data`], [`encode_basic_response`] and [`encode_response`] write responses
+//!   (the caller signs the tbs bytes), for responders and the demo.
 //!
 //! What it deliberately does not do: check signatures, judge times or authorization (that is
 //! `mailstaple-verify`), read clocks, files or the network.
@@ -30,6 +32,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod build;
 mod cert;
 mod certid;
 mod encode;
@@ -44,6 +47,10 @@ mod time;
 #[cfg(test)]
 mod tests;
 
+pub use build::{
+    ResponderIdSpec, SingleSpec, encode_basic_response, encode_error_response, encode_response,
+    encode_response_data,
+};
 pub use cert::{CertView, OID_KP_OCSP_SIGNING, serial_eq};
 pub use certid::{CertId, CertIdRef, HashAlgorithm};
 pub use error::Error;

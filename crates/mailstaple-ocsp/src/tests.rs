@@ -151,3 +151,37 @@ fn every_truncation_of_a_request_is_refused() {
         assert!(OcspRequest::parse(&der[..cut]).is_err(), "cut at {cut}");
     }
 }
+
+#[test]
+fn encoded_responses_decode_back() {
+    let id = CertId {
+        hash: HashAlgorithm::Sha1,
+        issuer_name_hash: vec![1; 20],
+        issuer_key_hash: vec![2; 20],
+        serial: vec![0x10, 0x01],
+    };
+    let t0 = Time::from_unix(1_780_272_000);
+    let t1 = Time::from_unix(1_780_272_000 + 86_400);
+    let revoked = CertStatus::Revoked { time: t0, reason: Some(CrlReason(1)) };
+    let singles = [SingleSpec::new(&id, CertStatus::Good, t0, Some(t1)), SingleSpec::new(&id, revoked, t0, None)];
+    let name = [0x30, 0x00];
+    let tbs = encode_response_data(ResponderIdSpec::ByName(&name), t0, &singles, Some(&[0x04, 0x02, 9, 9]));
+    let alg = [0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+    let cert = [0x30, 0x00];
+    let der = encode_response(&encode_basic_response(&tbs, &alg, &[0xaa; 8], &[&cert]));
+    let basic = OcspResponse::parse(&der).unwrap().into_basic().unwrap();
+    assert_eq!(basic.tbs_raw, tbs.as_slice());
+    assert_eq!(basic.responder_id, ResponderId::ByName(&name));
+    assert_eq!(basic.produced_at, t0);
+    assert_eq!(basic.signature, &[0xaa; 8]);
+    assert_eq!(basic.signature_algorithm.oid_string(), "1.2.840.10045.4.3.2");
+    assert_eq!(basic.certs, vec![&cert[..]]);
+    assert_eq!(basic.nonce(), Some(&[9u8, 9][..]));
+    assert_eq!(basic.responses.len(), 2);
+    assert!(basic.responses[0].cert_id.matches_id(&id));
+    assert_eq!(basic.responses[0].next_update, Some(t1));
+    assert_eq!(basic.responses[1].status, revoked);
+    assert_eq!(basic.responses[1].next_update, None);
+    let err = encode_error_response(ResponseStatus::MalformedRequest);
+    assert_eq!(OcspResponse::parse(&err).unwrap().status, ResponseStatus::MalformedRequest);
+}
