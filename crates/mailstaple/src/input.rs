@@ -1,0 +1,181 @@
+//! Reading the files users hand us: DER or PEM, certificates and OCSP responses, and times.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use mailstaple_ocsp::Time;
+
+/// Reads a file that is DER, or PEM with one of `labels` (text before the block is skipped).
+/// Returns the first matching block.
+pub(crate) fn read_der_or_pem(path: &Path, labels: &[&str]) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if let Some(text) = std::str::from_utf8(&bytes).ok().filter(|t| t.contains("-----BEGIN ")) {
+        return pem_block(text, labels)
+            .with_context(|| format!("{}: no usable PEM block", path.display()));
+    }
+    Ok(bytes)
+}
+
+/// Reads every certificate of a PEM file (a chain) or the single certificate of a DER file.
+pub(crate) fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match std::str::from_utf8(&bytes).ok().filter(|t| t.contains("-----BEGIN ")) {
+        Some(text) => {
+            let mut out = Vec::new();
+            let mut rest = text;
+            while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+                let tail = rest.get(start..).unwrap_or_default();
+                out.push(pem_block(tail, &["CERTIFICATE"])?);
+                let end = tail.find("-----END CERTIFICATE-----").unwrap_or(tail.len());
+                rest = tail.get(end + 1..).unwrap_or_default();
+            }
+            if out.is_empty() {
+                bail!("{}: no CERTIFICATE block", path.display());
+            }
+            Ok(out)
+        }
+        None => Ok(vec![bytes]),
+    }
+}
+
+/// Reads one certificate (the first of a PEM chain).
+pub(crate) fn read_certificate(path: &Path) -> Result<Vec<u8>> {
+    read_certificates(path)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("{}: no certificate", path.display()))
+}
+
+fn pem_block(text: &str, labels: &[&str]) -> Result<Vec<u8>> {
+    for label in labels {
+        let begin = format!("-----BEGIN {label}-----");
+        let end = format!("-----END {label}-----");
+        let Some(start) = text.find(&begin) else { continue };
+        let body = text.get(start + begin.len()..).unwrap_or_default();
+        let stop = body.find(&end).ok_or_else(|| anyhow!("unterminated {label} block"))?;
+        return base64_decode(body.get(..stop).unwrap_or_default())
+            .with_context(|| format!("bad base64 in {label} block"));
+    }
+    bail!("expected a PEM block labelled {}", labels.join(" or "))
+}
+
+/// Decodes standard base64, ignoring whitespace.
+pub(crate) fn base64_decode(text: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    let mut padding = 0;
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => {
+                padding += 1;
+                continue;
+            }
+            _ => bail!("invalid character {:?}", char::from(c)),
+        };
+        if padding > 0 {
+            bail!("data after padding");
+        }
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Encodes standard base64 with padding.
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            let sextet = (n >> (18 - 6 * i)) & 63;
+            match ALPHABET.get(sextet as usize) {
+                Some(&c) if i <= chunk.len() => out.push(char::from(c)),
+                _ => out.push('='),
+            }
+        }
+    }
+    out
+}
+
+/// Parses `--at`: RFC 3339 (`2026-06-01T00:00:00Z`, offsets and fractions allowed) or seconds
+/// since the epoch.
+pub(crate) fn parse_time(s: &str) -> Result<Time> {
+    if let Ok(secs) = s.parse::<i64>() {
+        return Ok(Time::from_unix(secs));
+    }
+    let bad = || anyhow!("{s:?} is neither RFC 3339 nor seconds since the epoch");
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Result<u32> {
+        s.get(r).filter(|d| d.bytes().all(|c| c.is_ascii_digit())).and_then(|d| d.parse().ok()).ok_or_else(bad)
+    };
+    if b.len() < 20 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) || b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return Err(bad());
+    }
+    let year = i64::from(num(0..4)?);
+    let t = Time::from_civil(year, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?).ok_or_else(bad)?;
+    let mut rest = s.get(19..).ok_or_else(bad)?;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        rest = frac.get(digits..).ok_or_else(bad)?;
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return Err(bad()),
+            };
+            let (h, m) = rest.get(1..).and_then(|o| o.split_once(':')).ok_or_else(bad)?;
+            let (h, m): (i64, i64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+            if h > 23 || m > 59 || rest.len() != 6 {
+                return Err(bad());
+            }
+            sign * (h * 3600 + m * 60)
+        }
+    };
+    Ok(Time::from_unix(t.unix() - offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("1780272000").unwrap().unix(), 1_780_272_000);
+        assert_eq!(parse_time("2026-06-01T00:00:00Z").unwrap().unix(), 1_780_272_000);
+        assert_eq!(parse_time("2026-06-01T02:00:00.25+02:00").unwrap().unix(), 1_780_272_000);
+        assert_eq!(parse_time("2026-05-31T23:00:00-01:00").unwrap().unix(), 1_780_272_000);
+        for bad in ["2026-06-01", "2026-13-01T00:00:00Z", "2026-06-01T00:00:00", "yesterday", "2026-06-01T00:00:00+2:00"] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn base64() {
+        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(base64_decode("aGVs\nbG8h").unwrap(), b"hello!");
+        assert!(base64_decode("aGV*").is_err());
+        assert!(base64_decode("aG==VsbG8").is_err());
+        for text in [&b""[..], b"h", b"he", b"hel", b"hello world"] {
+            assert_eq!(base64_decode(&base64_encode(text)).unwrap(), text);
+        }
+        assert_eq!(base64_encode(b"hello"), "aGVsbG8=");
+    }
+}
