@@ -2,6 +2,9 @@
 //!
 //! Both sides decode the outer response, the basic response, and walk every SingleResponse.
 
+// Benchmarks run on the test PKI's own data: a failure is a broken fixture, not peer input.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use mailstaple_ocsp::OcspResponse;
 use mailstaple_testpki::{KeyAlg, Pki, Signer};
@@ -14,7 +17,9 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
         out.push((format!("{}-issuer", alg.name()), pki.response().build()));
         out.push((
             format!("{}-delegated-with-cert", alg.name()),
-            pki.response().signer(Signer::Delegated(&pki.signer)).build(),
+            pki.response()
+                .signer(Signer::Delegated(&pki.signer))
+                .build(),
         ));
     }
     out
@@ -22,14 +27,24 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
 
 fn ours(der: &[u8]) -> usize {
     let basic = OcspResponse::parse(der).unwrap().into_basic().unwrap();
-    basic.responses.iter().map(|s| s.cert_id.serial.len()).sum::<usize>() + basic.tbs_raw.len()
+    basic
+        .responses
+        .iter()
+        .map(|s| s.cert_id.serial.len())
+        .sum::<usize>()
+        + basic.tbs_raw.len()
 }
 
 fn rasn(der: &[u8]) -> usize {
     let outer: rasn_ocsp::OcspResponse = rasn::der::decode(der).unwrap();
     let bytes = outer.bytes.unwrap();
     let basic: rasn_ocsp::BasicOcspResponse = rasn::der::decode(&bytes.response).unwrap();
-    basic.tbs_response_data.responses.iter().map(|s| s.cert_id.issuer_key_hash.len()).sum::<usize>()
+    basic
+        .tbs_response_data
+        .responses
+        .iter()
+        .map(|s| s.cert_id.issuer_key_hash.len())
+        .sum::<usize>()
         + basic.certs.map_or(0, |c| c.len())
 }
 

@@ -37,15 +37,28 @@ pub struct SingleSpec<'a> {
 
 impl<'a> SingleSpec<'a> {
     /// A SingleResponse for `cert_id`.
-    pub fn new(cert_id: &'a CertId, status: CertStatus, this_update: Time, next_update: Option<Time>) -> Self {
-        SingleSpec { cert_id, status, this_update, next_update }
+    pub fn new(
+        cert_id: &'a CertId,
+        status: CertStatus,
+        this_update: Time,
+        next_update: Option<Time>,
+    ) -> Self {
+        SingleSpec {
+            cert_id,
+            status,
+            this_update,
+            next_update,
+        }
     }
 }
 
 /// A DER GeneralizedTime TLV (`YYYYMMDDHHMMSSZ`).
 fn generalized_time(t: Time) -> Vec<u8> {
     let (y, mo, d, h, mi, s) = t.to_civil();
-    tlv(tag::GENERALIZED_TIME, format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z").as_bytes())
+    tlv(
+        tag::GENERALIZED_TIME,
+        format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}Z").as_bytes(),
+    )
 }
 
 /// Encodes `tbsResponseData` (version v1, left implicit as DER requires).
@@ -64,9 +77,16 @@ pub fn encode_response_data(
     };
     let responses: Vec<Vec<u8>> = singles.iter().map(encode_single).collect();
     let response_refs: Vec<&[u8]> = responses.iter().map(Vec::as_slice).collect();
-    let mut parts = vec![responder_id, generalized_time(produced_at), seq(&response_refs)];
+    let mut parts = vec![
+        responder_id,
+        generalized_time(produced_at),
+        seq(&response_refs),
+    ];
     if let Some(value) = nonce_extn_value {
-        let ext = seq(&[&tlv(tag::OID, OID_OCSP_NONCE), &tlv(tag::OCTET_STRING, value)]);
+        let ext = seq(&[
+            &tlv(tag::OID, OID_OCSP_NONCE),
+            &tlv(tag::OCTET_STRING, value),
+        ]);
         parts.push(tlv(tag::cons(1), &seq(&[&ext])));
     }
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
@@ -95,11 +115,20 @@ fn encode_single(s: &SingleSpec<'_>) -> Vec<u8> {
 
 /// Encodes a `BasicOCSPResponse` from the signed `tbs` bytes, the DER `AlgorithmIdentifier` of
 /// the signature, the signature and the certificates to embed (a delegated signer's).
-pub fn encode_basic_response(tbs: &[u8], signature_algorithm: &[u8], signature: &[u8], certs: &[&[u8]]) -> Vec<u8> {
+pub fn encode_basic_response(
+    tbs: &[u8],
+    signature_algorithm: &[u8],
+    signature: &[u8],
+    certs: &[&[u8]],
+) -> Vec<u8> {
     let mut bits = Vec::with_capacity(signature.len() + 1);
     bits.push(0);
     bits.extend_from_slice(signature);
-    let mut parts = vec![tbs.to_vec(), signature_algorithm.to_vec(), tlv(tag::BIT_STRING, &bits)];
+    let mut parts = vec![
+        tbs.to_vec(),
+        signature_algorithm.to_vec(),
+        tlv(tag::BIT_STRING, &bits),
+    ];
     if !certs.is_empty() {
         parts.push(tlv(tag::cons(0), &encode::seq(certs)));
     }
@@ -109,7 +138,10 @@ pub fn encode_basic_response(tbs: &[u8], signature_algorithm: &[u8], signature: 
 
 /// Encodes a successful `OCSPResponse` carrying a basic response.
 pub fn encode_response(basic: &[u8]) -> Vec<u8> {
-    let bytes = seq(&[&tlv(tag::OID, OID_OCSP_BASIC), &tlv(tag::OCTET_STRING, basic)]);
+    let bytes = seq(&[
+        &tlv(tag::OID, OID_OCSP_BASIC),
+        &tlv(tag::OCTET_STRING, basic),
+    ]);
     seq(&[&[tag::ENUMERATED, 1, 0], &tlv(tag::cons(0), &bytes)])
 }
 

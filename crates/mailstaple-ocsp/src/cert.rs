@@ -71,7 +71,9 @@ impl<'a> CertView<'a> {
         cert.finish("Certificate")?;
 
         tbs.optional(tag::cons(0), "tbsCertificate.version")?;
-        let serial = tbs.expect(tag::INTEGER, "tbsCertificate.serialNumber")?.value;
+        let serial = tbs
+            .expect(tag::INTEGER, "tbsCertificate.serialNumber")?
+            .value;
         if serial.is_empty() {
             return Err(Error::BadEncoding {
                 what: "tbsCertificate.serialNumber",
@@ -136,7 +138,10 @@ impl<'a> CertView<'a> {
                 let url = std::str::from_utf8(location.value)
                     .ok()
                     .filter(|s| s.is_ascii())
-                    .ok_or(Error::BadEncoding { what: WHAT, why: "URI is not IA5String" })?;
+                    .ok_or(Error::BadEncoding {
+                        what: WHAT,
+                        why: "URI is not IA5String",
+                    })?;
                 urls.push(url);
             }
         }
@@ -179,7 +184,9 @@ impl<'a> CertView<'a> {
 
     /// Whether the certificate carries `id-kp-OCSPSigning`.
     pub fn is_ocsp_signer(&self) -> Result<bool, Error> {
-        Ok(self.extended_key_usage()?.is_some_and(|ekus| ekus.contains(&OID_KP_OCSP_SIGNING)))
+        Ok(self
+            .extended_key_usage()?
+            .is_some_and(|ekus| ekus.contains(&OID_KP_OCSP_SIGNING)))
     }
 
     /// Whether the certificate carries `id-pkix-ocsp-nocheck`.
@@ -193,7 +200,11 @@ fn read_time(r: &mut Reader<'_>, what: &'static str) -> Result<Time, Error> {
     match t.tag {
         tag::UTC_TIME => Time::parse_utc(t.value, what),
         tag::GENERALIZED_TIME => Time::parse_generalized(t.value, what),
-        found => Err(Error::UnexpectedTag { what, expected: tag::UTC_TIME, found }),
+        found => Err(Error::UnexpectedTag {
+            what,
+            expected: tag::UTC_TIME,
+            found,
+        }),
     }
 }
 

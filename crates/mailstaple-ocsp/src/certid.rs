@@ -51,7 +51,9 @@ impl HashAlgorithm {
         if !matches!(alg.params, None | Some([tag::NULL, 0])) {
             return None;
         }
-        [Self::Sha1, Self::Sha256, Self::Sha384, Self::Sha512].into_iter().find(|h| h.oid() == alg.oid)
+        [Self::Sha1, Self::Sha256, Self::Sha384, Self::Sha512]
+            .into_iter()
+            .find(|h| h.oid() == alg.oid)
     }
 
     /// Hashes `data`.
@@ -137,7 +139,12 @@ impl<'a> CertIdRef<'a> {
         let issuer_key_hash = s.octet_string("CertID.issuerKeyHash")?;
         let serial = s.integer("CertID.serialNumber")?;
         s.finish("CertID")?;
-        Ok(CertIdRef { hash_algorithm, issuer_name_hash, issuer_key_hash, serial })
+        Ok(CertIdRef {
+            hash_algorithm,
+            issuer_name_hash,
+            issuer_key_hash,
+            serial,
+        })
     }
 
     /// The hash algorithm, if it is one we know.

@@ -66,8 +66,15 @@ impl fmt::Display for Error {
         match self {
             Error::Truncated { what } => write!(f, "{what}: input ends inside the element"),
             Error::BadEncoding { what, why } => write!(f, "{what}: {why}"),
-            Error::UnexpectedTag { what, expected, found } => {
-                write!(f, "{what}: expected tag 0x{expected:02x}, found 0x{found:02x}")
+            Error::UnexpectedTag {
+                what,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "{what}: expected tag 0x{expected:02x}, found 0x{found:02x}"
+                )
             }
             Error::TrailingData { what, bytes } => {
                 write!(f, "{what}: {bytes} unexpected bytes after the element")

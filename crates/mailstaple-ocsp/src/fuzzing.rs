@@ -7,13 +7,14 @@ use crate::{BasicResponse, CertView, OcspRequest, OcspResponse};
 /// `ocsp_parse`: decode arbitrary bytes as a response, a basic response, a request and a
 /// certificate. Whatever decodes must be internally consistent.
 pub fn parse(data: &[u8]) {
-    if let Ok(resp) = OcspResponse::parse(data) {
-        if let Some(basic) = &resp.basic {
-            check_basic(data, basic);
-            // The tbs bytes are a sub-slice of the input and decode again identically.
-            let again = OcspResponse::parse(data).ok().and_then(|r| r.basic);
-            assert_eq!(again.map(|b| b.tbs_raw), Some(basic.tbs_raw));
-        }
+    if let Ok(OcspResponse {
+        basic: Some(basic), ..
+    }) = OcspResponse::parse(data)
+    {
+        check_basic(data, &basic);
+        // The tbs bytes are a sub-slice of the input and decode again identically.
+        let again = OcspResponse::parse(data).ok().and_then(|r| r.basic);
+        assert_eq!(again.map(|b| b.tbs_raw), Some(basic.tbs_raw));
     }
     if let Ok(basic) = BasicResponse::parse(data) {
         check_basic(data, &basic);
@@ -37,7 +38,10 @@ pub fn parse(data: &[u8]) {
 
 fn check_basic(data: &[u8], basic: &BasicResponse<'_>) {
     let range = data.as_ptr_range();
-    assert!(range.contains(&basic.tbs_raw.as_ptr()), "tbs_raw must borrow the input");
+    assert!(
+        range.contains(&basic.tbs_raw.as_ptr()),
+        "tbs_raw must borrow the input"
+    );
     for single in &basic.responses {
         let _ = single.cert_id.hash();
         if let Some(next) = single.next_update {

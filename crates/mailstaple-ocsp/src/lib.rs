@@ -67,5 +67,7 @@ pub use time::Time;
 /// decode as a `Name`.
 pub fn name_to_string(der: &[u8]) -> Option<String> {
     use der::Decode as _;
-    x509_cert::name::Name::from_der(der).ok().map(|n| n.to_string())
+    x509_cert::name::Name::from_der(der)
+        .ok()
+        .map(|n| n.to_string())
 }

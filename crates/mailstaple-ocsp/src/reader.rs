@@ -60,7 +60,10 @@ impl<'a> Reader<'a> {
         if self.rest.is_empty() {
             Ok(())
         } else {
-            Err(Error::TrailingData { what, bytes: self.rest.len() })
+            Err(Error::TrailingData {
+                what,
+                bytes: self.rest.len(),
+            })
         }
     }
 
@@ -74,7 +77,10 @@ impl<'a> Reader<'a> {
         let input = self.rest;
         let (&tag, after_tag) = input.split_first().ok_or(Error::Truncated { what })?;
         if tag & 0x1f == 0x1f {
-            return Err(Error::BadEncoding { what, why: "high tag numbers are not used here" });
+            return Err(Error::BadEncoding {
+                what,
+                why: "high tag numbers are not used here",
+            });
         }
         let (&first, mut after_len) = after_tag.split_first().ok_or(Error::Truncated { what })?;
         let len = if first < 0x80 {
@@ -82,10 +88,16 @@ impl<'a> Reader<'a> {
         } else {
             let count = usize::from(first & 0x7f);
             if count == 0 {
-                return Err(Error::BadEncoding { what, why: "indefinite length is not DER" });
+                return Err(Error::BadEncoding {
+                    what,
+                    why: "indefinite length is not DER",
+                });
             }
             if count > 4 {
-                return Err(Error::BadEncoding { what, why: "length too large" });
+                return Err(Error::BadEncoding {
+                    what,
+                    why: "length too large",
+                });
             }
             let (octets, rest) = after_len
                 .split_at_checked(count)
@@ -96,14 +108,22 @@ impl<'a> Reader<'a> {
                 len = (len << 8) | usize::from(b);
             }
             if octets.first() == Some(&0) || len < 0x80 {
-                return Err(Error::BadEncoding { what, why: "length not minimally encoded" });
+                return Err(Error::BadEncoding {
+                    what,
+                    why: "length not minimally encoded",
+                });
             }
             len
         };
         if len > MAX_LEN {
-            return Err(Error::BadEncoding { what, why: "length too large" });
+            return Err(Error::BadEncoding {
+                what,
+                why: "length too large",
+            });
         }
-        let (value, rest) = after_len.split_at_checked(len).ok_or(Error::Truncated { what })?;
+        let (value, rest) = after_len
+            .split_at_checked(len)
+            .ok_or(Error::Truncated { what })?;
         let header = input.len() - after_len.len();
         let raw = input.get(..header + len).ok_or(Error::Truncated { what })?;
         self.rest = rest;
@@ -114,14 +134,26 @@ impl<'a> Reader<'a> {
     pub(crate) fn expect(&mut self, tag: u8, what: &'static str) -> Result<Tlv<'a>, Error> {
         let tlv = self.any(what)?;
         if tlv.tag != tag {
-            return Err(Error::UnexpectedTag { what, expected: tag, found: tlv.tag });
+            return Err(Error::UnexpectedTag {
+                what,
+                expected: tag,
+                found: tlv.tag,
+            });
         }
         Ok(tlv)
     }
 
     /// Reads the element if its tag is `tag`.
-    pub(crate) fn optional(&mut self, tag: u8, what: &'static str) -> Result<Option<Tlv<'a>>, Error> {
-        if self.peek_tag() == Some(tag) { self.expect(tag, what).map(Some) } else { Ok(None) }
+    pub(crate) fn optional(
+        &mut self,
+        tag: u8,
+        what: &'static str,
+    ) -> Result<Option<Tlv<'a>>, Error> {
+        if self.peek_tag() == Some(tag) {
+            self.expect(tag, what).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     /// Reads a SEQUENCE and returns a reader over its contents.
@@ -140,7 +172,10 @@ impl<'a> Reader<'a> {
         match v {
             [b] if *b < 0x80 => Ok(*b),
             [0, b] => Ok(*b),
-            _ => Err(Error::BadEncoding { what, why: "value out of range" }),
+            _ => Err(Error::BadEncoding {
+                what,
+                why: "value out of range",
+            }),
         }
     }
 
@@ -148,7 +183,10 @@ impl<'a> Reader<'a> {
     pub(crate) fn oid(&mut self, what: &'static str) -> Result<&'a [u8], Error> {
         let v = self.expect(tag::OID, what)?.value;
         if v.is_empty() || v.last().is_some_and(|b| b & 0x80 != 0) {
-            return Err(Error::BadEncoding { what, why: "malformed object identifier" });
+            return Err(Error::BadEncoding {
+                what,
+                why: "malformed object identifier",
+            });
         }
         Ok(v)
     }
@@ -162,8 +200,14 @@ impl<'a> Reader<'a> {
     pub(crate) fn bit_string(&mut self, what: &'static str) -> Result<&'a [u8], Error> {
         match self.expect(tag::BIT_STRING, what)?.value.split_first() {
             Some((0, bits)) => Ok(bits),
-            Some(_) => Err(Error::BadEncoding { what, why: "BIT STRING with unused bits" }),
-            None => Err(Error::BadEncoding { what, why: "empty BIT STRING" }),
+            Some(_) => Err(Error::BadEncoding {
+                what,
+                why: "BIT STRING with unused bits",
+            }),
+            None => Err(Error::BadEncoding {
+                what,
+                why: "empty BIT STRING",
+            }),
         }
     }
 }
@@ -171,13 +215,18 @@ impl<'a> Reader<'a> {
 /// Checks INTEGER contents for DER minimality.
 pub(crate) fn integer_contents<'a>(v: &'a [u8], what: &'static str) -> Result<&'a [u8], Error> {
     match v {
-        [] => Err(Error::BadEncoding { what, why: "empty INTEGER" }),
-        [0, next, ..] if next & 0x80 == 0 => {
-            Err(Error::BadEncoding { what, why: "INTEGER not minimally encoded" })
-        }
-        [0xff, next, ..] if next & 0x80 != 0 => {
-            Err(Error::BadEncoding { what, why: "INTEGER not minimally encoded" })
-        }
+        [] => Err(Error::BadEncoding {
+            what,
+            why: "empty INTEGER",
+        }),
+        [0, next, ..] if next & 0x80 == 0 => Err(Error::BadEncoding {
+            what,
+            why: "INTEGER not minimally encoded",
+        }),
+        [0xff, next, ..] if next & 0x80 != 0 => Err(Error::BadEncoding {
+            what,
+            why: "INTEGER not minimally encoded",
+        }),
         _ => Ok(v),
     }
 }

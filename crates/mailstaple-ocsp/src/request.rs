@@ -62,7 +62,9 @@ impl<'a> OcspRequest<'a> {
         let mut req = outer.sequence("OCSPRequest")?;
         outer.finish("OCSPRequest")?;
         let mut tbs = req.sequence("OCSPRequest.tbsRequest")?;
-        let signed = req.optional(tag::cons(0), "OCSPRequest.optionalSignature")?.is_some();
+        let signed = req
+            .optional(tag::cons(0), "OCSPRequest.optionalSignature")?
+            .is_some();
         req.finish("OCSPRequest")?;
         if let Some(v) = tbs.optional(tag::cons(0), "tbsRequest.version")? {
             let mut vr = Reader::new(v.value);
@@ -84,14 +86,21 @@ impl<'a> OcspRequest<'a> {
             r.finish("Request")?;
         }
         if cert_ids.is_empty() {
-            return Err(Error::BadEncoding { what: "tbsRequest.requestList", why: "no request" });
+            return Err(Error::BadEncoding {
+                what: "tbsRequest.requestList",
+                why: "no request",
+            });
         }
         let extensions = match tbs.optional(tag::cons(2), "tbsRequest.requestExtensions")? {
             Some(e) => read_extensions(e.value, "tbsRequest.requestExtensions")?,
             None => Vec::new(),
         };
         tbs.finish("tbsRequest")?;
-        Ok(OcspRequest { cert_ids, extensions, signed })
+        Ok(OcspRequest {
+            cert_ids,
+            extensions,
+            signed,
+        })
     }
 
     /// The nonce extension's value, if present (the raw `extnValue` contents, to be echoed as is).

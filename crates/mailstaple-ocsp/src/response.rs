@@ -48,8 +48,7 @@ pub const OID_OCSP_BASIC: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x
 /// `id-pkix-ocsp-nonce` (1.3.6.1.5.5.7.48.1.2).
 pub const OID_OCSP_NONCE: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02];
 /// `id-pkix-ocsp-extended-revoke` (1.3.6.1.5.5.7.48.1.9), RFC 6960 §4.4.8.
-pub const OID_OCSP_EXTENDED_REVOKE: &[u8] =
-    &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x09];
+pub const OID_OCSP_EXTENDED_REVOKE: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x09];
 
 /// `OCSPResponseStatus` (RFC 6960 §4.2.1). Value 4 is unused by the RFC and refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -143,7 +142,10 @@ impl<'a> OcspResponse<'a> {
         let response_bytes = seq.optional(tag::cons(0), "OCSPResponse.responseBytes")?;
         seq.finish("OCSPResponse")?;
         if status != ResponseStatus::Successful {
-            return Ok(OcspResponse { status, basic: None });
+            return Ok(OcspResponse {
+                status,
+                basic: None,
+            });
         }
         let rb = response_bytes.ok_or(Error::MissingResponseBytes)?;
         let mut explicit = Reader::new(rb.value);
@@ -153,10 +155,15 @@ impl<'a> OcspResponse<'a> {
         let response = rb_seq.octet_string("ResponseBytes.response")?;
         rb_seq.finish("ResponseBytes")?;
         if response_type != OID_OCSP_BASIC {
-            return Err(Error::UnknownResponseType(crate::oid_to_string(response_type)));
+            return Err(Error::UnknownResponseType(crate::oid_to_string(
+                response_type,
+            )));
         }
         let basic = BasicResponse::parse(response)?;
-        Ok(OcspResponse { status, basic: Some(basic) })
+        Ok(OcspResponse {
+            status,
+            basic: Some(basic),
+        })
     }
 
     /// The basic response, or [`Error::NotSuccessful`] for an unsuccessful status.
@@ -182,7 +189,11 @@ impl<'a> AlgorithmId<'a> {
         let value = r.expect(tag::SEQUENCE, what)?.value;
         let mut inner = Reader::new(value);
         let oid = inner.oid(what)?;
-        let params = if inner.is_empty() { None } else { Some(inner.any(what)?.raw) };
+        let params = if inner.is_empty() {
+            None
+        } else {
+            Some(inner.any(what)?.raw)
+        };
         inner.finish(what)?;
         Ok(AlgorithmId { oid, params, value })
     }
@@ -231,14 +242,26 @@ pub(crate) fn read_extensions<'a>(
             None => false,
             Some(Tlv { value: [0x00], .. }) => false,
             Some(Tlv { value: [0xff], .. }) => true,
-            Some(_) => return Err(Error::BadEncoding { what, why: "malformed BOOLEAN" }),
+            Some(_) => {
+                return Err(Error::BadEncoding {
+                    what,
+                    why: "malformed BOOLEAN",
+                });
+            }
         };
         let value = ext.octet_string(what)?;
         ext.finish(what)?;
-        out.push(Extension { oid, critical, value });
+        out.push(Extension {
+            oid,
+            critical,
+            value,
+        });
     }
     if out.is_empty() {
-        return Err(Error::BadEncoding { what, why: "empty Extensions" });
+        return Err(Error::BadEncoding {
+            what,
+            why: "empty Extensions",
+        });
     }
     Ok(out)
 }
@@ -274,7 +297,8 @@ impl<'a> BasicResponse<'a> {
         let mut seq = outer.sequence("BasicOCSPResponse")?;
         outer.finish("BasicOCSPResponse")?;
         let tbs = seq.expect(tag::SEQUENCE, "tbsResponseData")?;
-        let signature_algorithm = AlgorithmId::read(&mut seq, "BasicOCSPResponse.signatureAlgorithm")?;
+        let signature_algorithm =
+            AlgorithmId::read(&mut seq, "BasicOCSPResponse.signatureAlgorithm")?;
         let signature = seq.bit_string("BasicOCSPResponse.signature")?;
         let mut certs = Vec::new();
         if let Some(explicit) = seq.optional(tag::cons(0), "BasicOCSPResponse.certs")? {
@@ -282,7 +306,10 @@ impl<'a> BasicResponse<'a> {
             let mut list = e.sequence("BasicOCSPResponse.certs")?;
             e.finish("BasicOCSPResponse.certs")?;
             while !list.is_empty() {
-                certs.push(list.expect(tag::SEQUENCE, "BasicOCSPResponse.certs.Certificate")?.raw);
+                certs.push(
+                    list.expect(tag::SEQUENCE, "BasicOCSPResponse.certs.Certificate")?
+                        .raw,
+                );
             }
         }
         seq.finish("BasicOCSPResponse")?;
@@ -320,7 +347,8 @@ impl<'a> BasicResponse<'a> {
             }
         };
         let produced_at = Time::parse_generalized(
-            r.expect(tag::GENERALIZED_TIME, "tbsResponseData.producedAt")?.value,
+            r.expect(tag::GENERALIZED_TIME, "tbsResponseData.producedAt")?
+                .value,
             "tbsResponseData.producedAt",
         )?;
         let mut list = r.sequence("tbsResponseData.responses")?;
@@ -391,7 +419,8 @@ impl<'a> SingleResponse<'a> {
             t if t == tag::cons(1) => {
                 let mut ri = Reader::new(st.value);
                 let time = Time::parse_generalized(
-                    ri.expect(tag::GENERALIZED_TIME, "RevokedInfo.revocationTime")?.value,
+                    ri.expect(tag::GENERALIZED_TIME, "RevokedInfo.revocationTime")?
+                        .value,
                     "RevokedInfo.revocationTime",
                 )?;
                 let reason = match ri.optional(tag::cons(0), "RevokedInfo.revocationReason")? {
@@ -415,14 +444,16 @@ impl<'a> SingleResponse<'a> {
             }
         };
         let this_update = Time::parse_generalized(
-            s.expect(tag::GENERALIZED_TIME, "SingleResponse.thisUpdate")?.value,
+            s.expect(tag::GENERALIZED_TIME, "SingleResponse.thisUpdate")?
+                .value,
             "SingleResponse.thisUpdate",
         )?;
         let next_update = match s.optional(tag::cons(0), "SingleResponse.nextUpdate")? {
             Some(e) => {
                 let mut er = Reader::new(e.value);
                 let t = Time::parse_generalized(
-                    er.expect(tag::GENERALIZED_TIME, "SingleResponse.nextUpdate")?.value,
+                    er.expect(tag::GENERALIZED_TIME, "SingleResponse.nextUpdate")?
+                        .value,
                     "SingleResponse.nextUpdate",
                 )?;
                 er.finish("SingleResponse.nextUpdate")?;
@@ -435,7 +466,13 @@ impl<'a> SingleResponse<'a> {
             None => Vec::new(),
         };
         s.finish("SingleResponse")?;
-        Ok(SingleResponse { cert_id, status, this_update, next_update, extensions })
+        Ok(SingleResponse {
+            cert_id,
+            status,
+            this_update,
+            next_update,
+            extensions,
+        })
     }
 }
 

@@ -11,10 +11,16 @@ fn gt(s: &str) -> Result<Time, Error> {
 fn generalized_time_strict_and_fraction() {
     assert_eq!(gt("20260601000000Z").unwrap().unix(), 1_780_272_000);
     assert_eq!(gt("19700101000000Z").unwrap().unix(), 0);
-    assert_eq!(gt("20000229235959Z").unwrap().to_string(), "2000-02-29T23:59:59Z");
+    assert_eq!(
+        gt("20000229235959Z").unwrap().to_string(),
+        "2000-02-29T23:59:59Z"
+    );
     // Fractions are truncated to the whole second.
     assert_eq!(gt("20260601000000.5Z").unwrap().unix(), 1_780_272_000);
-    assert_eq!(gt("20260601000059.999999999Z").unwrap().unix(), 1_780_272_059);
+    assert_eq!(
+        gt("20260601000059.999999999Z").unwrap().unix(),
+        1_780_272_059
+    );
     for bad in [
         "20260601000000",
         "202606010000Z",
@@ -43,7 +49,15 @@ fn utc_time_window() {
 
 #[test]
 fn time_round_trips_through_civil() {
-    for secs in [-86_400 * 365 * 70, -1, 0, 1, 951_782_400, 1_780_272_000, 253_402_300_799] {
+    for secs in [
+        -86_400 * 365 * 70,
+        -1,
+        0,
+        1,
+        951_782_400,
+        1_780_272_000,
+        253_402_300_799,
+    ] {
         let s = Time::from_unix(secs).to_string();
         let digits: String = s.chars().filter(char::is_ascii_digit).collect();
         assert_eq!(gt(&format!("{digits}Z")).unwrap().unix(), secs, "{s}");
@@ -54,20 +68,42 @@ fn time_round_trips_through_civil() {
 fn reader_refuses_non_der_lengths() {
     let check = |bytes: &[u8]| Reader::new(bytes).any("x").map(|t| t.value.len());
     assert_eq!(check(&[0x04, 0x01, 0xaa]), Ok(1));
-    assert!(matches!(check(&[0x04, 0x81, 0x01, 0xaa]), Err(Error::BadEncoding { .. })));
-    assert!(matches!(check(&[0x30, 0x80, 0x00, 0x00]), Err(Error::BadEncoding { .. })));
-    assert!(matches!(check(&[0x04, 0x82, 0x00, 0x80]), Err(Error::BadEncoding { .. })));
-    assert!(matches!(check(&[0x04, 0x85, 1, 1, 1, 1, 1]), Err(Error::BadEncoding { .. })));
-    assert!(matches!(check(&[0x04, 0x02, 0xaa]), Err(Error::Truncated { .. })));
+    assert!(matches!(
+        check(&[0x04, 0x81, 0x01, 0xaa]),
+        Err(Error::BadEncoding { .. })
+    ));
+    assert!(matches!(
+        check(&[0x30, 0x80, 0x00, 0x00]),
+        Err(Error::BadEncoding { .. })
+    ));
+    assert!(matches!(
+        check(&[0x04, 0x82, 0x00, 0x80]),
+        Err(Error::BadEncoding { .. })
+    ));
+    assert!(matches!(
+        check(&[0x04, 0x85, 1, 1, 1, 1, 1]),
+        Err(Error::BadEncoding { .. })
+    ));
+    assert!(matches!(
+        check(&[0x04, 0x02, 0xaa]),
+        Err(Error::Truncated { .. })
+    ));
     assert!(matches!(check(&[0x04]), Err(Error::Truncated { .. })));
-    assert!(matches!(check(&[0x1f, 0x01, 0x00]), Err(Error::BadEncoding { .. })));
+    assert!(matches!(
+        check(&[0x1f, 0x01, 0x00]),
+        Err(Error::BadEncoding { .. })
+    ));
     let long = [&[0x04, 0x81, 0x80][..], &[0u8; 0x80]].concat();
     assert_eq!(check(&long), Ok(0x80));
 }
 
 #[test]
 fn integers_must_be_minimal() {
-    let int = |v: &[u8]| Reader::new(&[&[tag::INTEGER, v.len() as u8][..], v].concat()).integer("i").map(<[u8]>::to_vec);
+    let int = |v: &[u8]| {
+        Reader::new(&[&[tag::INTEGER, v.len() as u8][..], v].concat())
+            .integer("i")
+            .map(<[u8]>::to_vec)
+    };
     assert!(int(&[0x00, 0x7f]).is_err());
     assert!(int(&[0xff, 0x80]).is_err());
     assert!(int(&[]).is_err());
@@ -81,8 +117,14 @@ fn integers_must_be_minimal() {
 #[test]
 fn oids_render_dotted() {
     assert_eq!(oid_to_string(OID_OCSP_BASIC), "1.3.6.1.5.5.7.48.1.1");
-    assert_eq!(oid_to_string(HashAlgorithm::Sha256.oid()), "2.16.840.1.101.3.4.2.1");
-    assert_eq!(oid_to_string(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]), "1.2.840.113549");
+    assert_eq!(
+        oid_to_string(HashAlgorithm::Sha256.oid()),
+        "2.16.840.1.101.3.4.2.1"
+    );
+    assert_eq!(
+        oid_to_string(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]),
+        "1.2.840.113549"
+    );
     // Malformed contents render as hex rather than failing.
     assert_eq!(oid_to_string(&[0x2a, 0x86]), "2a86");
 }
@@ -90,11 +132,26 @@ fn oids_render_dotted() {
 #[test]
 fn response_status_values() {
     for (bytes, expect) in [
-        (&[0x30, 0x03, 0x0a, 0x01, 0x01][..], Ok(ResponseStatus::MalformedRequest)),
-        (&[0x30, 0x03, 0x0a, 0x01, 0x03], Ok(ResponseStatus::TryLater)),
-        (&[0x30, 0x03, 0x0a, 0x01, 0x06], Ok(ResponseStatus::Unauthorized)),
-        (&[0x30, 0x03, 0x0a, 0x01, 0x04], Err(Error::UnknownResponseStatus(4))),
-        (&[0x30, 0x03, 0x0a, 0x01, 0x00], Err(Error::MissingResponseBytes)),
+        (
+            &[0x30, 0x03, 0x0a, 0x01, 0x01][..],
+            Ok(ResponseStatus::MalformedRequest),
+        ),
+        (
+            &[0x30, 0x03, 0x0a, 0x01, 0x03],
+            Ok(ResponseStatus::TryLater),
+        ),
+        (
+            &[0x30, 0x03, 0x0a, 0x01, 0x06],
+            Ok(ResponseStatus::Unauthorized),
+        ),
+        (
+            &[0x30, 0x03, 0x0a, 0x01, 0x04],
+            Err(Error::UnknownResponseStatus(4)),
+        ),
+        (
+            &[0x30, 0x03, 0x0a, 0x01, 0x00],
+            Err(Error::MissingResponseBytes),
+        ),
     ] {
         assert_eq!(OcspResponse::parse(bytes).map(|r| r.status), expect);
     }
@@ -103,7 +160,9 @@ fn response_status_values() {
         Err(Error::TrailingData { .. })
     ));
     assert!(matches!(
-        OcspResponse::parse(&[0x30, 0x03, 0x0a, 0x01, 0x01]).unwrap().into_basic(),
+        OcspResponse::parse(&[0x30, 0x03, 0x0a, 0x01, 0x01])
+            .unwrap()
+            .into_basic(),
         Err(Error::NotSuccessful(ResponseStatus::MalformedRequest))
     ));
 }
@@ -111,8 +170,13 @@ fn response_status_values() {
 #[test]
 fn unknown_response_type_is_named() {
     // successful, responseBytes { 1.2.3, OCTET STRING {} }
-    let bytes = [0x30, 0x0c, 0x0a, 0x01, 0x00, 0xa0, 0x07, 0x30, 0x05, 0x06, 0x01, 0x2a, 0x04, 0x00];
-    assert_eq!(OcspResponse::parse(&bytes).err(), Some(Error::UnknownResponseType("1.2".into())));
+    let bytes = [
+        0x30, 0x0c, 0x0a, 0x01, 0x00, 0xa0, 0x07, 0x30, 0x05, 0x06, 0x01, 0x2a, 0x04, 0x00,
+    ];
+    assert_eq!(
+        OcspResponse::parse(&bytes).err(),
+        Some(Error::UnknownResponseType("1.2".into()))
+    );
 }
 
 #[test]
@@ -123,7 +187,11 @@ fn request_round_trip() {
         issuer_key_hash: vec![2; 32],
         serial: vec![0x00, 0x99],
     };
-    let id1 = CertId { hash: HashAlgorithm::Sha1, issuer_name_hash: vec![3; 20], ..id.clone() };
+    let id1 = CertId {
+        hash: HashAlgorithm::Sha1,
+        issuer_name_hash: vec![3; 20],
+        ..id.clone()
+    };
     let der = build_request(&[id.clone(), id1.clone()], Some(&[7; 16]));
     let req = OcspRequest::parse(&der).unwrap();
     assert_eq!(req.cert_ids.len(), 2);
@@ -134,7 +202,12 @@ fn request_round_trip() {
     assert_eq!(nonce.value, [&[0x04, 16][..], &[7; 16]].concat());
     assert!(!req.signed);
     let plain = build_request(&[id], None);
-    assert!(OcspRequest::parse(&plain).unwrap().nonce_extension().is_none());
+    assert!(
+        OcspRequest::parse(&plain)
+            .unwrap()
+            .nonce_extension()
+            .is_none()
+    );
     assert!(OcspRequest::parse(&build_request(&[], None)).is_err());
 }
 
@@ -162,11 +235,24 @@ fn encoded_responses_decode_back() {
     };
     let t0 = Time::from_unix(1_780_272_000);
     let t1 = Time::from_unix(1_780_272_000 + 86_400);
-    let revoked = CertStatus::Revoked { time: t0, reason: Some(CrlReason(1)) };
-    let singles = [SingleSpec::new(&id, CertStatus::Good, t0, Some(t1)), SingleSpec::new(&id, revoked, t0, None)];
+    let revoked = CertStatus::Revoked {
+        time: t0,
+        reason: Some(CrlReason(1)),
+    };
+    let singles = [
+        SingleSpec::new(&id, CertStatus::Good, t0, Some(t1)),
+        SingleSpec::new(&id, revoked, t0, None),
+    ];
     let name = [0x30, 0x00];
-    let tbs = encode_response_data(ResponderIdSpec::ByName(&name), t0, &singles, Some(&[0x04, 0x02, 9, 9]));
-    let alg = [0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+    let tbs = encode_response_data(
+        ResponderIdSpec::ByName(&name),
+        t0,
+        &singles,
+        Some(&[0x04, 0x02, 9, 9]),
+    );
+    let alg = [
+        0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+    ];
     let cert = [0x30, 0x00];
     let der = encode_response(&encode_basic_response(&tbs, &alg, &[0xaa; 8], &[&cert]));
     let basic = OcspResponse::parse(&der).unwrap().into_basic().unwrap();
@@ -174,7 +260,10 @@ fn encoded_responses_decode_back() {
     assert_eq!(basic.responder_id, ResponderId::ByName(&name));
     assert_eq!(basic.produced_at, t0);
     assert_eq!(basic.signature, &[0xaa; 8]);
-    assert_eq!(basic.signature_algorithm.oid_string(), "1.2.840.10045.4.3.2");
+    assert_eq!(
+        basic.signature_algorithm.oid_string(),
+        "1.2.840.10045.4.3.2"
+    );
     assert_eq!(basic.certs, vec![&cert[..]]);
     assert_eq!(basic.nonce(), Some(&[9u8, 9][..]));
     assert_eq!(basic.responses.len(), 2);
@@ -183,5 +272,8 @@ fn encoded_responses_decode_back() {
     assert_eq!(basic.responses[1].status, revoked);
     assert_eq!(basic.responses[1].next_update, None);
     let err = encode_error_response(ResponseStatus::MalformedRequest);
-    assert_eq!(OcspResponse::parse(&err).unwrap().status, ResponseStatus::MalformedRequest);
+    assert_eq!(
+        OcspResponse::parse(&err).unwrap().status,
+        ResponseStatus::MalformedRequest
+    );
 }

@@ -28,7 +28,14 @@ impl Time {
     }
 
     /// A time from UTC calendar fields; `None` for an impossible date or time.
-    pub fn from_civil(year: i64, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> Option<Time> {
+    pub fn from_civil(
+        year: i64,
+        month: u32,
+        day: u32,
+        hour: u32,
+        minute: u32,
+        second: u32,
+    ) -> Option<Time> {
         if !(0..=9999).contains(&year) {
             return None;
         }
@@ -89,7 +96,14 @@ impl Time {
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
         let small = |v: i64| u32::try_from(v).unwrap_or(0);
-        (year, small(month), small(day), small(secs / 3600), small(secs / 60 % 60), small(secs % 60))
+        (
+            year,
+            small(month),
+            small(day),
+            small(secs / 3600),
+            small(secs / 60 % 60),
+            small(secs % 60),
+        )
     }
 }
 
@@ -103,14 +117,17 @@ impl fmt::Display for Time {
 
 fn digits(v: &[u8], at: usize, n: usize) -> Option<i64> {
     let slice = v.get(at..at + n)?;
-    slice.iter().try_fold(0i64, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0')))
+    slice.iter().try_fold(0i64, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
+    })
 }
 
 /// `rest` is `MMDDHHMMSS`.
 fn civil(year: i64, rest: &[u8], what: &'static str) -> Result<Time, Error> {
     let bad = |why| Error::InvalidTime { what, why };
     let field = |at| digits(rest, at, 2).ok_or(bad("not digits"));
-    let (month, day, hour, minute, second) = (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
+    let (month, day, hour, minute, second) =
+        (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
     if !(1..=12).contains(&month) {
         return Err(bad("month out of range"));
     }

@@ -1,7 +1,9 @@
 //! Signature algorithms: the aws-lc-rs set that rustls uses, plus legacy sha1WithRSAEncryption.
 
 use aws_lc_rs::signature;
-use rustls_pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm, alg_id};
+use rustls_pki_types::{
+    AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm, alg_id,
+};
 use webpki::aws_lc_rs as alg;
 
 /// sha1WithRSAEncryption with NULL parameters: still used by some legacy responders, accepted by
@@ -10,8 +12,9 @@ use webpki::aws_lc_rs as alg;
 struct RsaPkcs1Sha1;
 
 /// `SEQUENCE { OID 1.2.840.113549.1.1.5, NULL }` contents.
-const SHA1_WITH_RSA: &[u8] =
-    &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05, 0x05, 0x00];
+const SHA1_WITH_RSA: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05, 0x05, 0x00,
+];
 
 impl SignatureVerificationAlgorithm for RsaPkcs1Sha1 {
     fn verify_signature(

@@ -121,8 +121,13 @@ impl fmt::Display for Error {
             Error::NotSuccessful(s) => write!(f, "responder answered {s}, not successful"),
             Error::BadCertificate(e) => write!(f, "certificate does not decode: {e}"),
             Error::BadIssuer(e) => write!(f, "issuer certificate does not decode: {e}"),
-            Error::IssuerUnusable(e) => write!(f, "issuer certificate unusable as trust anchor: {e}"),
-            Error::IssuerMismatch { cert_issuer, issuer_subject } => write!(
+            Error::IssuerUnusable(e) => {
+                write!(f, "issuer certificate unusable as trust anchor: {e}")
+            }
+            Error::IssuerMismatch {
+                cert_issuer,
+                issuer_subject,
+            } => write!(
                 f,
                 "certificate was issued by \"{cert_issuer}\", not by the given issuer \"{issuer_subject}\""
             ),
@@ -133,44 +138,69 @@ impl fmt::Display for Error {
             Error::UnsupportedCertIdHash(oid) => {
                 write!(f, "CertID hash algorithm {oid} is not supported")
             }
-            Error::UnknownResponder { responder, embedded } => write!(
+            Error::UnknownResponder {
+                responder,
+                embedded,
+            } => write!(
                 f,
                 "responder {responder} is neither the issuer nor one of the {embedded} embedded certificates"
             ),
             Error::BadSignerCertificate(e) => write!(f, "responder certificate unusable: {e}"),
             Error::SignerNotIssuedByIssuer { signer, detail } => {
-                write!(f, "responder certificate \"{signer}\" not issued by the issuer: {detail}")
+                write!(
+                    f,
+                    "responder certificate \"{signer}\" not issued by the issuer: {detail}"
+                )
             }
             Error::SignerNotAuthorized { signer } => write!(
                 f,
                 "responder certificate \"{signer}\" lacks the OCSPSigning extended key usage"
             ),
             Error::SignerExpired { not_after, now } => {
-                write!(f, "responder certificate expired at {not_after} (now {now})")
+                write!(
+                    f,
+                    "responder certificate expired at {not_after} (now {now})"
+                )
             }
             Error::SignerNotYetValid { not_before, now } => {
-                write!(f, "responder certificate not valid before {not_before} (now {now})")
+                write!(
+                    f,
+                    "responder certificate not valid before {not_before} (now {now})"
+                )
             }
             Error::UnsupportedSignatureAlgorithm(oid) => {
                 write!(f, "signature algorithm {oid} is not supported")
             }
             Error::Sha1Refused => f.write_str("signature uses SHA-1, refused by policy"),
             Error::SignatureAlgorithmMismatch(oid) => {
-                write!(f, "signature algorithm {oid} does not fit the responder's key")
+                write!(
+                    f,
+                    "signature algorithm {oid} does not fit the responder's key"
+                )
             }
             Error::BadSignature => {
                 f.write_str("signature does not verify with the responder's key")
             }
             Error::NotYetValid { this_update, now } => {
-                write!(f, "response not yet valid: thisUpdate {this_update} is after {now}")
+                write!(
+                    f,
+                    "response not yet valid: thisUpdate {this_update} is after {now}"
+                )
             }
             Error::Expired { next_update, now } => {
-                write!(f, "response expired: nextUpdate {next_update} is before {now}")
+                write!(
+                    f,
+                    "response expired: nextUpdate {next_update} is before {now}"
+                )
             }
             Error::NoNextUpdate => {
                 f.write_str("response has no nextUpdate and no maximum age is configured")
             }
-            Error::TooOld { this_update, max_age, now } => write!(
+            Error::TooOld {
+                this_update,
+                max_age,
+                now,
+            } => write!(
                 f,
                 "response without nextUpdate is too old: thisUpdate {this_update} + {max_age}s is before {now}"
             ),

@@ -19,7 +19,9 @@ pub fn set_pair(cert: Vec<u8>, issuer: Vec<u8>) {
 /// `ocsp_verify`: verification of arbitrary bytes never panics, and a proof that verifies is
 /// consistent with itself: its bytes are the input and it is current at the time it was checked.
 pub fn verify(data: &[u8]) {
-    let Some((cert, issuer)) = PAIR.get() else { return };
+    let Some((cert, issuer)) = PAIR.get() else {
+        return;
+    };
     // 2026-06-01T00:00:00Z, the test PKI's fixed now.
     let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_780_272_000));
     let policy = Policy::default();

@@ -167,16 +167,25 @@ impl VerifiedStaple {
         let now = to_time(now);
         let skew = skew(self.skew_secs);
         if self.this_update.unix() > now.unix().saturating_add(skew) {
-            return Err(Error::NotYetValid { this_update: self.this_update, now });
+            return Err(Error::NotYetValid {
+                this_update: self.this_update,
+                now,
+            });
         }
-        if let Signer::Delegated { not_after, .. } = &self.signer {
-            if now > *not_after {
-                return Err(Error::SignerExpired { not_after: *not_after, now });
-            }
+        if let Signer::Delegated { not_after, .. } = &self.signer
+            && now > *not_after
+        {
+            return Err(Error::SignerExpired {
+                not_after: *not_after,
+                now,
+            });
         }
         let limit = self.next_update.unwrap_or(self.effective_expiry);
         if now.unix() > limit.unix().saturating_add(skew) {
-            return Err(Error::Expired { next_update: limit, now });
+            return Err(Error::Expired {
+                next_update: limit,
+                now,
+            });
         }
         Ok(())
     }
@@ -261,7 +270,9 @@ pub fn verify_for_issuer(
     let mut entries = Vec::new();
     let mut worst = None;
     for single in &basic.responses {
-        if single.cert_id.hash().is_none() || !single.cert_id.names_issuer(&issuer_view).unwrap_or(false) {
+        if single.cert_id.hash().is_none()
+            || !single.cert_id.names_issuer(&issuer_view).unwrap_or(false)
+        {
             continue;
         }
         check_extensions(&single.extensions)?;
@@ -278,14 +289,21 @@ pub fn verify_for_issuer(
         });
     }
     let worst = worst.ok_or(Error::NoResponseForIssuer)?;
-    Ok(IssuerVerdict { entries, worst, signer })
+    Ok(IssuerVerdict {
+        entries,
+        worst,
+        signer,
+    })
 }
 
 fn decode(proof: &[u8]) -> Result<BasicResponse<'_>, Error> {
-    OcspResponse::parse(proof).map_err(Error::Malformed)?.into_basic().map_err(|e| match e {
-        mailstaple_ocsp::Error::NotSuccessful(s) => Error::NotSuccessful(s),
-        other => Error::Malformed(other),
-    })
+    OcspResponse::parse(proof)
+        .map_err(Error::Malformed)?
+        .into_basic()
+        .map_err(|e| match e {
+            mailstaple_ocsp::Error::NotSuccessful(s) => Error::NotSuccessful(s),
+            other => Error::Malformed(other),
+        })
 }
 
 fn to_time(now: UnixTime) -> Time {
@@ -329,10 +347,12 @@ fn authenticate(
         check_signature(issuer_der, basic, policy)?;
         return Ok(Signer::Issuer);
     }
-    let found = basic
-        .certs
-        .iter()
-        .find_map(|der| CertView::parse(der).ok().filter(|v| names(v)).map(|v| (*der, v)));
+    let found = basic.certs.iter().find_map(|der| {
+        CertView::parse(der)
+            .ok()
+            .filter(|v| names(v))
+            .map(|v| (*der, v))
+    });
     let Some((signer_der, signer)) = found else {
         return Err(Error::UnknownResponder {
             responder: match basic.responder_id {
@@ -350,14 +370,23 @@ fn authenticate(
             detail: format!("its issuer is \"{}\"", display_name(signer.issuer)),
         });
     }
-    if !signer.is_ocsp_signer().map_err(|e| Error::BadSignerCertificate(e.to_string()))? {
+    if !signer
+        .is_ocsp_signer()
+        .map_err(|e| Error::BadSignerCertificate(e.to_string()))?
+    {
         return Err(Error::SignerNotAuthorized { signer: subject });
     }
     if now > signer.not_after {
-        return Err(Error::SignerExpired { not_after: signer.not_after, now });
+        return Err(Error::SignerExpired {
+            not_after: signer.not_after,
+            now,
+        });
     }
     if now < signer.not_before {
-        return Err(Error::SignerNotYetValid { not_before: signer.not_before, now });
+        return Err(Error::SignerNotYetValid {
+            not_before: signer.not_before,
+            now,
+        });
     }
     // The chain check: the issuer is the only trust anchor, so the signer must be issued
     // directly by it. webpki also checks the EKU, validity, key usage and critical extensions.
@@ -383,9 +412,15 @@ fn authenticate(
         None,
         None,
     )
-    .map_err(|e| Error::SignerNotIssuedByIssuer { signer: subject.clone(), detail: format!("{e:?}") })?;
+    .map_err(|e| Error::SignerNotIssuedByIssuer {
+        signer: subject.clone(),
+        detail: format!("{e:?}"),
+    })?;
     check_signature(signer_der, basic, policy)?;
-    Ok(Signer::Delegated { subject, not_after: signer.not_after })
+    Ok(Signer::Delegated {
+        subject,
+        not_after: signer.not_after,
+    })
 }
 
 fn check_signature(
@@ -402,13 +437,15 @@ fn check_signature(
     let ee = webpki::EndEntityCert::try_from(&cert)
         .map_err(|e| Error::BadSignerCertificate(format!("{e:?}")))?;
     let mut known = false;
-    for alg in policy.algorithms.iter().filter(|a| a.signature_alg_id().as_ref() == alg_id) {
+    for alg in policy
+        .algorithms
+        .iter()
+        .filter(|a| a.signature_alg_id().as_ref() == alg_id)
+    {
         known = true;
         match ee.verify_signature(*alg, basic.tbs_raw, basic.signature) {
             Ok(()) => return Ok(()),
-            Err(
-                webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_),
-            ) => continue,
+            Err(webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)) => continue,
             Err(_) => return Err(Error::BadSignature),
         }
     }
@@ -453,7 +490,10 @@ fn find_single<'r, 'a>(
     match (best, unsupported) {
         (Some(s), _) => Ok(s),
         (None, Some(oid)) => Err(Error::UnsupportedCertIdHash(oid)),
-        (None, None) => Err(Error::NoResponseForCertificate { serial: hex(cert.serial), detail }),
+        (None, None) => Err(Error::NoResponseForCertificate {
+            serial: hex(cert.serial),
+            detail,
+        }),
     }
 }
 
@@ -481,7 +521,10 @@ fn check_fresh(
 ) -> Result<Time, Error> {
     let skew = skew(policy.skew_secs);
     if single.this_update.unix() > now.unix().saturating_add(skew) {
-        return Err(Error::NotYetValid { this_update: single.this_update, now });
+        return Err(Error::NotYetValid {
+            this_update: single.this_update,
+            now,
+        });
     }
     let expiry = match (single.next_update, policy.max_age_secs) {
         (Some(next), _) => {
@@ -489,14 +532,21 @@ fn check_fresh(
                 return Err(Error::NextUpdateBeforeThisUpdate);
             }
             if now.unix() > next.unix().saturating_add(skew) {
-                return Err(Error::Expired { next_update: next, now });
+                return Err(Error::Expired {
+                    next_update: next,
+                    now,
+                });
             }
             next
         }
         (None, Some(max_age)) => {
             let until = Time::from_unix(single.this_update.unix().saturating_add(skew_of(max_age)));
             if now.unix() > until.unix().saturating_add(skew) {
-                return Err(Error::TooOld { this_update: single.this_update, max_age, now });
+                return Err(Error::TooOld {
+                    this_update: single.this_update,
+                    max_age,
+                    now,
+                });
             }
             until
         }

@@ -35,7 +35,9 @@ pub(crate) struct DemoArgs {
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
 /// `SEQUENCE { ecdsa-with-SHA256 }`.
-const ECDSA_SHA256: &[u8] = &[0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+const ECDSA_SHA256: &[u8] = &[
+    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+];
 
 struct Party {
     der: Vec<u8>,
@@ -67,7 +69,8 @@ fn odt(secs: i64) -> Result<time::OffsetDateTime> {
 fn params(cn: &str, from: i64, until: i64) -> Result<CertificateParams> {
     let mut p = CertificateParams::new(Vec::<String>::new())?;
     p.distinguished_name.push(DnType::CommonName, cn);
-    p.distinguished_name.push(DnType::OrganizationName, "mailstaple demo");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "mailstaple demo");
     p.not_before = odt(from)?;
     p.not_after = odt(until)?;
     Ok(p)
@@ -110,7 +113,10 @@ fn make_world(now: i64) -> Result<World> {
             &[1, 3, 6, 1, 5, 5, 7, 1, 24],
             vec![0x30, 0x03, 0x02, 0x01, 0x05],
         ));
-        Ok(Party { der: p.signed_by(&key, &issuer)?.der().to_vec(), key })
+        Ok(Party {
+            der: p.signed_by(&key, &issuer)?.der().to_vec(),
+            key,
+        })
     };
     let leaf = leaf_cert("mail.example.test", 0x1001)?;
     let other = leaf_cert("mx2.example.test", 0x1002)?;
@@ -123,22 +129,59 @@ fn make_world(now: i64) -> Result<World> {
         &[1, 3, 6, 1, 5, 5, 7, 48, 1, 5],
         vec![0x05, 0x00],
     ));
-    let signer = Party { der: sp.signed_by(&signer_key, &issuer)?.der().to_vec(), key: signer_key };
-    Ok(World { ca: Party { der: ca_der, key: ca_key }, leaf, other, signer })
+    let signer = Party {
+        der: sp.signed_by(&signer_key, &issuer)?.der().to_vec(),
+        key: signer_key,
+    };
+    Ok(World {
+        ca: Party {
+            der: ca_der,
+            key: ca_key,
+        },
+        leaf,
+        other,
+        signer,
+    })
 }
 
 /// Signs a proof for `cert` with `by` (the CA or the delegated signer).
-fn proof(w: &World, cert: &Party, by: &Party, status: CertStatus, this: i64, next: i64) -> Result<Vec<u8>> {
+fn proof(
+    w: &World,
+    cert: &Party,
+    by: &Party,
+    status: CertStatus,
+    this: i64,
+    next: i64,
+) -> Result<Vec<u8>> {
     let leaf = CertView::parse(&cert.der)?;
     let ca = CertView::parse(&w.ca.der)?;
     let signer = CertView::parse(&by.der)?;
     let id = CertId::new(&leaf, &ca, HashAlgorithm::Sha1);
     let key_hash = HashAlgorithm::Sha1.digest(signer.public_key);
-    let single = SingleSpec::new(&id, status, Time::from_unix(this), Some(Time::from_unix(next)));
-    let tbs = encode_response_data(ResponderIdSpec::ByKeyHash(&key_hash), Time::from_unix(this), &[single], None);
+    let single = SingleSpec::new(
+        &id,
+        status,
+        Time::from_unix(this),
+        Some(Time::from_unix(next)),
+    );
+    let tbs = encode_response_data(
+        ResponderIdSpec::ByKeyHash(&key_hash),
+        Time::from_unix(this),
+        &[single],
+        None,
+    );
     let signature = by.key.sign(&tbs)?;
-    let embedded: Vec<&[u8]> = if std::ptr::eq(by, &w.ca) { vec![] } else { vec![by.der.as_slice()] };
-    Ok(encode_response(&encode_basic_response(&tbs, ECDSA_SHA256, &signature, &embedded)))
+    let embedded: Vec<&[u8]> = if std::ptr::eq(by, &w.ca) {
+        vec![]
+    } else {
+        vec![by.der.as_slice()]
+    };
+    Ok(encode_response(&encode_basic_response(
+        &tbs,
+        ECDSA_SHA256,
+        &signature,
+        &embedded,
+    )))
 }
 
 fn at(secs: i64) -> UnixTime {
@@ -165,15 +208,25 @@ fn describe(r: &Result<VerifiedStaple, mailstaple_verify::Error>) -> String {
 fn demo(args: DemoArgs) -> Result<bool> {
     let now = match args.now {
         Some(t) => t.unix(),
-        None => i64::try_from(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?.as_secs())?,
+        None => i64::try_from(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)?
+                .as_secs(),
+        )?,
     };
     let w = make_world(now)?;
     println!("mailstaple demo: OCSP proofs checked the way mailstaple checks every staple");
     println!("  CA, must-staple certificate mail.example.test (serial 1001) and a delegated OCSP");
-    println!("  signer valid until {} were made in memory (ECDSA P-256).", Time::from_unix(now + 2 * DAY));
+    println!(
+        "  signer valid until {} were made in memory (ECDSA P-256).",
+        Time::from_unix(now + 2 * DAY)
+    );
     println!();
 
-    let revoked = CertStatus::Revoked { time: Time::from_unix(now - DAY), reason: Some(CrlReason(1)) };
+    let revoked = CertStatus::Revoked {
+        time: Time::from_unix(now - DAY),
+        reason: Some(CrlReason(1)),
+    };
     let good = CertStatus::Good;
     let mut tampered = proof(&w, &w.leaf, &w.ca, good, now - HOUR, now + 7 * DAY)?;
     if let Some(last) = tampered.last_mut() {
@@ -182,13 +235,43 @@ fn demo(args: DemoArgs) -> Result<bool> {
     let delegated = proof(&w, &w.leaf, &w.signer, good, now - HOUR, now + 7 * DAY)?;
     // (name, proof bytes, checked at, expected: Some(good?) for authentic, None for refused)
     let cases: Vec<(&str, Vec<u8>, i64, Option<bool>)> = vec![
-        ("good proof signed by the CA", proof(&w, &w.leaf, &w.ca, good, now - HOUR, now + 7 * DAY)?, now, Some(true)),
-        ("revoked (keyCompromise)", proof(&w, &w.leaf, &w.ca, revoked, now - HOUR, now + 7 * DAY)?, now, Some(false)),
+        (
+            "good proof signed by the CA",
+            proof(&w, &w.leaf, &w.ca, good, now - HOUR, now + 7 * DAY)?,
+            now,
+            Some(true),
+        ),
+        (
+            "revoked (keyCompromise)",
+            proof(&w, &w.leaf, &w.ca, revoked, now - HOUR, now + 7 * DAY)?,
+            now,
+            Some(false),
+        ),
         ("signature tampered with", tampered, now, None),
-        ("expired yesterday", proof(&w, &w.leaf, &w.ca, good, now - 8 * DAY, now - DAY)?, now, None),
-        ("proof for another certificate", proof(&w, &w.other, &w.ca, good, now - HOUR, now + 7 * DAY)?, now, None),
-        ("delegated signer, checked now", delegated.clone(), now, Some(true)),
-        ("same proof, three days later", delegated, now + 3 * DAY, None),
+        (
+            "expired yesterday",
+            proof(&w, &w.leaf, &w.ca, good, now - 8 * DAY, now - DAY)?,
+            now,
+            None,
+        ),
+        (
+            "proof for another certificate",
+            proof(&w, &w.other, &w.ca, good, now - HOUR, now + 7 * DAY)?,
+            now,
+            None,
+        ),
+        (
+            "delegated signer, checked now",
+            delegated.clone(),
+            now,
+            Some(true),
+        ),
+        (
+            "same proof, three days later",
+            delegated,
+            now + 3 * DAY,
+            None,
+        ),
     ];
     let policy = Policy::default();
     let mut all_ok = true;
@@ -197,7 +280,12 @@ fn demo(args: DemoArgs) -> Result<bool> {
         let got = result.as_ref().ok().map(VerifiedStaple::is_good);
         let ok = got == *expect;
         all_ok &= ok;
-        println!("{} {:<32} {}", if ok { "ok  " } else { "FAIL" }, name, describe(&result));
+        println!(
+            "{} {:<32} {}",
+            if ok { "ok  " } else { "FAIL" },
+            name,
+            describe(&result)
+        );
         if let Some(dir) = &args.out {
             std::fs::create_dir_all(dir)?;
             std::fs::write(dir.join(format!("proof-{}.der", i + 1)), der)?;
@@ -205,13 +293,24 @@ fn demo(args: DemoArgs) -> Result<bool> {
     }
     println!();
     println!("The delegated signer expires before the proof's nextUpdate: mailstaple reports the");
-    println!("earlier instant as the effective expiry and refuses the proof once the signer is gone.");
+    println!(
+        "earlier instant as the effective expiry and refuses the proof once the signer is gone."
+    );
     if let Some(dir) = &args.out {
-        for (name, p) in [("ca.pem", &w.ca), ("leaf.pem", &w.leaf), ("signer.pem", &w.signer)] {
+        for (name, p) in [
+            ("ca.pem", &w.ca),
+            ("leaf.pem", &w.leaf),
+            ("signer.pem", &w.signer),
+        ] {
             std::fs::write(dir.join(name), pem(&p.der))?;
         }
-        println!("Files written to {} (try: mailstaple ocsp verify --response {}/proof-1.der --issuer {}/ca.pem --cert {}/leaf.pem).",
-            dir.display(), dir.display(), dir.display(), dir.display());
+        println!(
+            "Files written to {} (try: mailstaple ocsp verify --response {}/proof-1.der --issuer {}/ca.pem --cert {}/leaf.pem).",
+            dir.display(),
+            dir.display(),
+            dir.display(),
+            dir.display()
+        );
     }
     if !all_ok {
         eprintln!("mailstaple demo: a verdict differed from the expected one");
@@ -221,6 +320,13 @@ fn demo(args: DemoArgs) -> Result<bool> {
 
 fn pem(der: &[u8]) -> String {
     let b64 = crate::input::base64_encode(der);
-    let lines: Vec<&str> = b64.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
-    format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
 }

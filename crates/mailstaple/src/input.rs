@@ -9,7 +9,10 @@ use mailstaple_ocsp::Time;
 /// Returns the first matching block.
 pub(crate) fn read_der_or_pem(path: &Path, labels: &[&str]) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if let Some(text) = std::str::from_utf8(&bytes).ok().filter(|t| t.contains("-----BEGIN ")) {
+    if let Some(text) = std::str::from_utf8(&bytes)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN "))
+    {
         return pem_block(text, labels)
             .with_context(|| format!("{}: no usable PEM block", path.display()));
     }
@@ -19,7 +22,10 @@ pub(crate) fn read_der_or_pem(path: &Path, labels: &[&str]) -> Result<Vec<u8>> {
 /// Reads every certificate of a PEM file (a chain) or the single certificate of a DER file.
 pub(crate) fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    match std::str::from_utf8(&bytes).ok().filter(|t| t.contains("-----BEGIN ")) {
+    match std::str::from_utf8(&bytes)
+        .ok()
+        .filter(|t| t.contains("-----BEGIN "))
+    {
         Some(text) => {
             let mut out = Vec::new();
             let mut rest = text;
@@ -50,9 +56,13 @@ fn pem_block(text: &str, labels: &[&str]) -> Result<Vec<u8>> {
     for label in labels {
         let begin = format!("-----BEGIN {label}-----");
         let end = format!("-----END {label}-----");
-        let Some(start) = text.find(&begin) else { continue };
+        let Some(start) = text.find(&begin) else {
+            continue;
+        };
         let body = text.get(start + begin.len()..).unwrap_or_default();
-        let stop = body.find(&end).ok_or_else(|| anyhow!("unterminated {label} block"))?;
+        let stop = body
+            .find(&end)
+            .ok_or_else(|| anyhow!("unterminated {label} block"))?;
         return base64_decode(body.get(..stop).unwrap_or_default())
             .with_context(|| format!("bad base64 in {label} block"));
     }
@@ -97,7 +107,8 @@ pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        let n =
+            chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
         for i in 0..4 {
             let sextet = (n >> (18 - 6 * i)) & 63;
             match ALPHABET.get(sextet as usize) {
@@ -118,13 +129,30 @@ pub(crate) fn parse_time(s: &str) -> Result<Time> {
     let bad = || anyhow!("{s:?} is neither RFC 3339 nor seconds since the epoch");
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Result<u32> {
-        s.get(r).filter(|d| d.bytes().all(|c| c.is_ascii_digit())).and_then(|d| d.parse().ok()).ok_or_else(bad)
+        s.get(r)
+            .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(bad)
     };
-    if b.len() < 20 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) || b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+    if b.len() < 20
+        || b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
+        || b.get(13) != Some(&b':')
+        || b.get(16) != Some(&b':')
+    {
         return Err(bad());
     }
     let year = i64::from(num(0..4)?);
-    let t = Time::from_civil(year, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?).ok_or_else(bad)?;
+    let t = Time::from_civil(
+        year,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    )
+    .ok_or_else(bad)?;
     let mut rest = s.get(19..).ok_or_else(bad)?;
     if let Some(frac) = rest.strip_prefix('.') {
         let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
@@ -141,7 +169,10 @@ pub(crate) fn parse_time(s: &str) -> Result<Time> {
                 Some(b'-') => -1,
                 _ => return Err(bad()),
             };
-            let (h, m) = rest.get(1..).and_then(|o| o.split_once(':')).ok_or_else(bad)?;
+            let (h, m) = rest
+                .get(1..)
+                .and_then(|o| o.split_once(':'))
+                .ok_or_else(bad)?;
             let (h, m): (i64, i64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
             if h > 23 || m > 59 || rest.len() != 6 {
                 return Err(bad());
@@ -159,10 +190,25 @@ mod tests {
     #[test]
     fn times() {
         assert_eq!(parse_time("1780272000").unwrap().unix(), 1_780_272_000);
-        assert_eq!(parse_time("2026-06-01T00:00:00Z").unwrap().unix(), 1_780_272_000);
-        assert_eq!(parse_time("2026-06-01T02:00:00.25+02:00").unwrap().unix(), 1_780_272_000);
-        assert_eq!(parse_time("2026-05-31T23:00:00-01:00").unwrap().unix(), 1_780_272_000);
-        for bad in ["2026-06-01", "2026-13-01T00:00:00Z", "2026-06-01T00:00:00", "yesterday", "2026-06-01T00:00:00+2:00"] {
+        assert_eq!(
+            parse_time("2026-06-01T00:00:00Z").unwrap().unix(),
+            1_780_272_000
+        );
+        assert_eq!(
+            parse_time("2026-06-01T02:00:00.25+02:00").unwrap().unix(),
+            1_780_272_000
+        );
+        assert_eq!(
+            parse_time("2026-05-31T23:00:00-01:00").unwrap().unix(),
+            1_780_272_000
+        );
+        for bad in [
+            "2026-06-01",
+            "2026-13-01T00:00:00Z",
+            "2026-06-01T00:00:00",
+            "yesterday",
+            "2026-06-01T00:00:00+2:00",
+        ] {
             assert!(parse_time(bad).is_err(), "{bad}");
         }
     }

@@ -74,15 +74,24 @@ pub(crate) enum OcspCmd {
 pub(crate) fn run(cmd: OcspCmd) -> i32 {
     match cmd {
         OcspCmd::Inspect { json, file } => inspect(&file, json),
-        OcspCmd::Verify { response, issuer, cert, at, skew, json } => {
-            verify_cmd(&response, &issuer, cert.as_deref(), at, skew, json)
-        }
-        OcspCmd::Request { cert, issuer, sha256, nonce, out } => {
-            match request(&cert, &issuer, sha256, nonce, out.as_deref()) {
-                Ok(()) => 0,
-                Err(e) => crate::usage_error(&e),
-            }
-        }
+        OcspCmd::Verify {
+            response,
+            issuer,
+            cert,
+            at,
+            skew,
+            json,
+        } => verify_cmd(&response, &issuer, cert.as_deref(), at, skew, json),
+        OcspCmd::Request {
+            cert,
+            issuer,
+            sha256,
+            nonce,
+            out,
+        } => match request(&cert, &issuer, sha256, nonce, out.as_deref()) {
+            Ok(()) => 0,
+            Err(e) => crate::usage_error(&e),
+        },
     }
 }
 
@@ -149,10 +158,18 @@ fn inspect_json(resp: &OcspResponse<'_>) -> Value {
             })
             .collect();
         if let Value::Object(map) = &mut obj {
-            map.insert("response_type".into(), json!(mailstaple_ocsp::oid_to_string(mailstaple_ocsp::OID_OCSP_BASIC)));
+            map.insert(
+                "response_type".into(),
+                json!(mailstaple_ocsp::oid_to_string(
+                    mailstaple_ocsp::OID_OCSP_BASIC
+                )),
+            );
             map.insert("responder_id".into(), responder_json(&basic.responder_id));
             map.insert("produced_at".into(), json!(basic.produced_at.to_string()));
-            map.insert("signature_algorithm".into(), json!(basic.signature_algorithm.oid_string()));
+            map.insert(
+                "signature_algorithm".into(),
+                json!(basic.signature_algorithm.oid_string()),
+            );
             map.insert("certificates".into(), json!(basic.certs.len()));
             map.insert("responses".into(), Value::Array(responses));
             if let Some(n) = basic.nonce() {
@@ -165,7 +182,9 @@ fn inspect_json(resp: &OcspResponse<'_>) -> Value {
 
 fn inspect_text(resp: &OcspResponse<'_>) -> String {
     let mut s = format!("Response status: {}\n", resp.status);
-    let Some(basic) = &resp.basic else { return s.trim_end().to_string() };
+    let Some(basic) = &resp.basic else {
+        return s.trim_end().to_string();
+    };
     s.push_str(&basic_text(basic));
     s.trim_end().to_string()
 }
@@ -175,12 +194,20 @@ fn basic_text(basic: &BasicResponse<'_>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Response type: basic (1.3.6.1.5.5.7.48.1.1)");
     let _ = match basic.responder_id {
-        ResponderId::ByName(n) => writeln!(s, "Responder: by name {}", name_to_string(n).unwrap_or_else(|| hex(n))),
+        ResponderId::ByName(n) => writeln!(
+            s,
+            "Responder: by name {}",
+            name_to_string(n).unwrap_or_else(|| hex(n))
+        ),
         ResponderId::ByKeyHash(h) => writeln!(s, "Responder: by key hash {}", hex(h)),
         _ => writeln!(s, "Responder: unknown kind"),
     };
     let _ = writeln!(s, "Produced at: {}", basic.produced_at);
-    let _ = writeln!(s, "Signature algorithm: {}", basic.signature_algorithm.oid_string());
+    let _ = writeln!(
+        s,
+        "Signature algorithm: {}",
+        basic.signature_algorithm.oid_string()
+    );
     let _ = writeln!(s, "Embedded certificates: {}", basic.certs.len());
     if let Some(n) = basic.nonce() {
         let _ = writeln!(s, "Nonce: {}", hex(n));
@@ -188,9 +215,21 @@ fn basic_text(basic: &BasicResponse<'_>) -> String {
     for (i, single) in basic.responses.iter().enumerate() {
         let _ = writeln!(s, "Response {}:", i + 1);
         let _ = writeln!(s, "  Serial: {}", hex(single.cert_id.serial));
-        let _ = writeln!(s, "  Hash algorithm: {}", single.cert_id.hash_algorithm.oid_string());
-        let _ = writeln!(s, "  Issuer name hash: {}", hex(single.cert_id.issuer_name_hash));
-        let _ = writeln!(s, "  Issuer key hash: {}", hex(single.cert_id.issuer_key_hash));
+        let _ = writeln!(
+            s,
+            "  Hash algorithm: {}",
+            single.cert_id.hash_algorithm.oid_string()
+        );
+        let _ = writeln!(
+            s,
+            "  Issuer name hash: {}",
+            hex(single.cert_id.issuer_name_hash)
+        );
+        let _ = writeln!(
+            s,
+            "  Issuer key hash: {}",
+            hex(single.cert_id.issuer_key_hash)
+        );
         let _ = match single.status {
             CertStatus::Revoked { time, reason } => writeln!(
                 s,
@@ -203,7 +242,9 @@ fn basic_text(basic: &BasicResponse<'_>) -> String {
         let _ = writeln!(
             s,
             "  Next update: {}",
-            single.next_update.map_or_else(|| "none".to_string(), |t| t.to_string())
+            single
+                .next_update
+                .map_or_else(|| "none".to_string(), |t| t.to_string())
         );
     }
     s
@@ -221,21 +262,24 @@ fn verify_cmd(
     skew: u64,
     as_json: bool,
 ) -> i32 {
-    let load = || -> Result<(Vec<u8>, Vec<u8>, Option<Vec<u8>>)> {
-        Ok((
-            read_der_or_pem(response, RESPONSE_LABELS)?,
-            read_certificate(issuer)?,
-            cert.map(read_certificate).transpose()?,
-        ))
+    let proof = match read_der_or_pem(response, RESPONSE_LABELS) {
+        Ok(v) => v,
+        Err(e) => return crate::usage_error(&e),
     };
-    let (proof, issuer_der, cert_der) = match load() {
+    let issuer_der = match read_certificate(issuer) {
+        Ok(v) => v,
+        Err(e) => return crate::usage_error(&e),
+    };
+    let cert_der = match cert.map(read_certificate).transpose() {
         Ok(v) => v,
         Err(e) => return crate::usage_error(&e),
     };
     let now = match at {
         Some(t) => unix_time(t),
         None => UnixTime::since_unix_epoch(
-            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default(),
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default(),
         ),
     };
     let mut policy = Policy::default();
@@ -340,15 +384,24 @@ fn request(
             name_to_string(issuer_view.subject).unwrap_or_default()
         );
     }
-    let hash = if sha256 { HashAlgorithm::Sha256 } else { HashAlgorithm::Sha1 };
+    let hash = if sha256 {
+        HashAlgorithm::Sha256
+    } else {
+        HashAlgorithm::Sha1
+    };
     let id = CertId::new(&cert_view, &issuer_view, hash);
-    let nonce_bytes = if nonce { Some(crate::random_bytes::<16>()?) } else { None };
+    let nonce_bytes = if nonce {
+        Some(crate::random_bytes::<16>()?)
+    } else {
+        None
+    };
     let der = build_request(&[id], nonce_bytes.as_ref().map(|n| n.as_slice()));
     match out {
-        Some(path) => {
-            std::fs::write(path, &der).with_context(|| format!("cannot write {}", path.display()))?
-        }
-        None => std::io::stdout().write_all(&der).context("cannot write to standard output")?,
+        Some(path) => std::fs::write(path, &der)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout()
+            .write_all(&der)
+            .context("cannot write to standard output")?,
     }
     Ok(())
 }

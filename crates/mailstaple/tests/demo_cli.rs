@@ -1,10 +1,21 @@
 //! `mailstaple demo` runs on its embedded default, and what it writes is usable by the other
 //! commands.
 
+// Test helpers work on the tests' own data: a failure is a test failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::process::Command;
 
 fn mailstaple(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mailstaple")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_mailstaple"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -14,14 +25,30 @@ fn demo_runs_and_its_files_verify() {
     let now = "2026-06-01T00:00:00Z";
     let out = mailstaple(&["demo", "--now", now, "--out", d]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 7, "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok ")).count(),
+        7,
+        "{stdout}"
+    );
     assert!(!stdout.contains("FAIL"));
     assert!(stdout.contains("REVOKED"));
     let verify = |proof: &str, at: &str| {
         mailstaple(&[
-            "ocsp", "verify", "--response", &format!("{d}/{proof}"), "--issuer", &format!("{d}/ca.pem"),
-            "--cert", &format!("{d}/leaf.pem"), "--at", at,
+            "ocsp",
+            "verify",
+            "--response",
+            &format!("{d}/{proof}"),
+            "--issuer",
+            &format!("{d}/ca.pem"),
+            "--cert",
+            &format!("{d}/leaf.pem"),
+            "--at",
+            at,
         ])
         .status
         .code()

@@ -1,6 +1,14 @@
 //! The `mailstaple ocsp` command-line contract: exit codes, JSON fields, PEM and DER input, and
 //! requests that `openssl ocsp` reads back.
 
+// Test helpers work on the tests' own data: a failure is a test failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -14,7 +22,9 @@ struct Env {
 impl Env {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        Pki::shared(KeyAlg::EcdsaP256).write_pem_files(dir.path()).unwrap();
+        Pki::shared(KeyAlg::EcdsaP256)
+            .write_pem_files(dir.path())
+            .unwrap();
         Env { dir }
     }
 
@@ -42,7 +52,8 @@ fn code(o: &Output) -> i32 {
 }
 
 fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
 }
 
 fn stderr(o: &Output) -> String {
@@ -53,7 +64,8 @@ fn pem(label: &str, der: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut b64 = String::new();
     for chunk in der.chunks(3) {
-        let n = chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        let n =
+            chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
         for i in 0..4 {
             if i <= chunk.len() {
                 b64.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -62,8 +74,15 @@ fn pem(label: &str, der: &[u8]) -> String {
             }
         }
     }
-    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }
 
 #[test]
@@ -73,7 +92,10 @@ fn inspect_json_fields() {
     let der = pki
         .response()
         .signer(Signer::Delegated(&pki.signer))
-        .status(Status::Revoked { time: NOW - DAY, reason: Some(1) })
+        .status(Status::Revoked {
+            time: NOW - DAY,
+            reason: Some(1),
+        })
         .extra_single(vec![0x10, 0x02], Status::Good)
         .build();
     let file = env.write("resp.der", &der);
@@ -105,13 +127,25 @@ fn inspect_json_fields() {
 fn inspect_pem_with_leading_text_and_by_name() {
     let env = Env::new();
     let pki = Pki::shared(KeyAlg::EcdsaP256);
-    let der = pki.response().responder_id(mailstaple_testpki::ResponderIdKind::ByName).next_update(None).build();
-    let text = format!("OCSP Response Data:\n  blah blah\n{}", pem("OCSP RESPONSE", &der));
+    let der = pki
+        .response()
+        .responder_id(mailstaple_testpki::ResponderIdKind::ByName)
+        .next_update(None)
+        .build();
+    let text = format!(
+        "OCSP Response Data:\n  blah blah\n{}",
+        pem("OCSP RESPONSE", &der)
+    );
     let file = env.write("resp.pem", text.as_bytes());
     let out = env.run(&["ocsp", "inspect", "--json", file.to_str().unwrap()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let v = json(&out);
-    assert!(v["responder_id"]["by_name"].as_str().unwrap().contains("CN="));
+    assert!(
+        v["responder_id"]["by_name"]
+            .as_str()
+            .unwrap()
+            .contains("CN=")
+    );
     assert_eq!(v["responses"][0]["next_update"], Value::Null);
     let text = env.run(&["ocsp", "inspect", file.to_str().unwrap()]);
     assert_eq!(code(&text), 0);
@@ -125,19 +159,38 @@ fn inspect_exit_codes() {
     let try_later = env.write("later.der", &pki.response().response_status(3).build());
     let out = env.run(&["ocsp", "inspect", "--json", try_later.to_str().unwrap()]);
     assert_eq!(code(&out), 0);
-    assert_eq!(json(&out), serde_json::json!({ "response_status": "tryLater" }));
+    assert_eq!(
+        json(&out),
+        serde_json::json!({ "response_status": "tryLater" })
+    );
 
     for (name, bytes) in [
-        ("malformed", pki.response().defect(Defect::MalformedDer).build()),
-        ("trailing", pki.response().defect(Defect::TrailingData).build()),
+        (
+            "malformed",
+            pki.response().defect(Defect::MalformedDer).build(),
+        ),
+        (
+            "trailing",
+            pki.response().defect(Defect::TrailingData).build(),
+        ),
         ("no-bytes", vec![0x30, 0x03, 0x0a, 0x01, 0x00]),
         ("status-4", vec![0x30, 0x03, 0x0a, 0x01, 0x04]),
-        ("unknown-type", vec![0x30, 0x0c, 0x0a, 0x01, 0x00, 0xa0, 0x07, 0x30, 0x05, 0x06, 0x01, 0x2a, 0x04, 0x00]),
+        (
+            "unknown-type",
+            vec![
+                0x30, 0x0c, 0x0a, 0x01, 0x00, 0xa0, 0x07, 0x30, 0x05, 0x06, 0x01, 0x2a, 0x04, 0x00,
+            ],
+        ),
     ] {
         let f = env.write(name, &bytes);
         let out = env.run(&["ocsp", "inspect", f.to_str().unwrap()]);
         assert_eq!(code(&out), 1, "{name}");
-        assert_eq!(stderr(&out).lines().count(), 1, "{name}: one line: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "{name}: one line: {}",
+            stderr(&out)
+        );
     }
     assert_eq!(code(&env.run(&["ocsp", "inspect", "/nonexistent/file"])), 2);
     assert_eq!(code(&env.run(&["ocsp", "inspect"])), 2);
@@ -151,18 +204,46 @@ fn verify_exit_codes() {
     let now = NOW.to_string();
     let cases: Vec<(&str, Vec<u8>, i32)> = vec![
         ("good", pki.response().build(), 0),
-        ("revoked", pki.response().status(Status::Revoked { time: NOW - DAY, reason: Some(4) }).build(), 3),
+        (
+            "revoked",
+            pki.response()
+                .status(Status::Revoked {
+                    time: NOW - DAY,
+                    reason: Some(4),
+                })
+                .build(),
+            3,
+        ),
         ("unknown", pki.response().status(Status::Unknown).build(), 4),
-        ("bad-signature", pki.response().defect(Defect::BadSignature).build(), 1),
-        ("expired", pki.response().this_update(NOW - 9 * DAY).next_update(Some(NOW - DAY)).build(), 1),
+        (
+            "bad-signature",
+            pki.response().defect(Defect::BadSignature).build(),
+            1,
+        ),
+        (
+            "expired",
+            pki.response()
+                .this_update(NOW - 9 * DAY)
+                .next_update(Some(NOW - DAY))
+                .build(),
+            1,
+        ),
         ("foreign", pki.response().cert(&pki.other_leaf).build(), 1),
         ("try-later", pki.response().response_status(3).build(), 1),
     ];
     for (name, der, expect) in cases {
         let f = env.write(&format!("{name}.der"), &der);
         let out = env.run(&[
-            "ocsp", "verify", "--response", f.to_str().unwrap(), "--issuer", "issuer.pem",
-            "--cert", "leaf.pem", "--at", &now,
+            "ocsp",
+            "verify",
+            "--response",
+            f.to_str().unwrap(),
+            "--issuer",
+            "issuer.pem",
+            "--cert",
+            "leaf.pem",
+            "--at",
+            &now,
         ]);
         assert_eq!(code(&out), expect, "{name}: {}", stderr(&out));
         if expect == 1 {
@@ -172,8 +253,17 @@ fn verify_exit_codes() {
     // The same good proof judged later, in RFC 3339, is expired.
     let good = env.path("good.der");
     let out = env.run(&[
-        "ocsp", "verify", "--response", good.to_str().unwrap(), "--issuer", "issuer.pem",
-        "--cert", "leaf.pem", "--at", "2026-07-01T00:00:00Z", "--json",
+        "ocsp",
+        "verify",
+        "--response",
+        good.to_str().unwrap(),
+        "--issuer",
+        "issuer.pem",
+        "--cert",
+        "leaf.pem",
+        "--at",
+        "2026-07-01T00:00:00Z",
+        "--json",
     ]);
     assert_eq!(code(&out), 1);
     let v = json(&out);
@@ -183,17 +273,49 @@ fn verify_exit_codes() {
     let early = env.write("early.der", &pki.response().this_update(NOW + HOUR).build());
     let args = |skew: &str| {
         env.run(&[
-            "ocsp", "verify", "--response", early.to_str().unwrap(), "--issuer", "issuer.pem",
-            "--cert", "leaf.pem", "--at", &now, "--skew", skew,
+            "ocsp",
+            "verify",
+            "--response",
+            early.to_str().unwrap(),
+            "--issuer",
+            "issuer.pem",
+            "--cert",
+            "leaf.pem",
+            "--at",
+            &now,
+            "--skew",
+            skew,
         ])
     };
     assert_eq!(code(&args("300")), 1);
     assert_eq!(code(&args("7200")), 0);
     // Usage errors and unreadable files.
-    assert_eq!(code(&env.run(&["ocsp", "verify", "--response", "good.der"])), 2);
-    assert_eq!(code(&env.run(&["ocsp", "verify", "--response", "missing.der", "--issuer", "issuer.pem"])), 2);
     assert_eq!(
-        code(&env.run(&["ocsp", "verify", "--response", "good.der", "--issuer", "issuer.pem", "--at", "soon"])),
+        code(&env.run(&["ocsp", "verify", "--response", "good.der"])),
+        2
+    );
+    assert_eq!(
+        code(&env.run(&[
+            "ocsp",
+            "verify",
+            "--response",
+            "missing.der",
+            "--issuer",
+            "issuer.pem"
+        ])),
+        2
+    );
+    assert_eq!(
+        code(&env.run(&[
+            "ocsp",
+            "verify",
+            "--response",
+            "good.der",
+            "--issuer",
+            "issuer.pem",
+            "--at",
+            "soon"
+        ])),
         2
     );
 }
@@ -205,29 +327,62 @@ fn verify_json_and_issuer_mode() {
     let der = pki
         .response()
         .signer(Signer::Delegated(&pki.signer_short))
-        .extra_single(vec![0x10, 0x02], Status::Revoked { time: NOW - DAY, reason: None })
+        .extra_single(
+            vec![0x10, 0x02],
+            Status::Revoked {
+                time: NOW - DAY,
+                reason: None,
+            },
+        )
         .build();
     let f = env.write("two.der", &der);
     let now = NOW.to_string();
     let out = env.run(&[
-        "ocsp", "verify", "--json", "--response", f.to_str().unwrap(), "--issuer", "issuer.pem",
-        "--cert", "leaf.pem", "--at", &now,
+        "ocsp",
+        "verify",
+        "--json",
+        "--response",
+        f.to_str().unwrap(),
+        "--issuer",
+        "issuer.pem",
+        "--cert",
+        "leaf.pem",
+        "--at",
+        &now,
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["status"], "good");
     assert_eq!(v["valid"], true);
     assert_eq!(v["next_update"], "2026-06-08T00:00:00Z");
-    assert_eq!(v["effective_expiry"], "2026-06-02T00:00:00Z", "the signer expires first");
+    assert_eq!(
+        v["effective_expiry"], "2026-06-02T00:00:00Z",
+        "the signer expires first"
+    );
     // Without --cert, every response naming the issuer counts: one is revoked.
     let out = env.run(&[
-        "ocsp", "verify", "--json", "--response", f.to_str().unwrap(), "--issuer", "issuer.pem", "--at", &now,
+        "ocsp",
+        "verify",
+        "--json",
+        "--response",
+        f.to_str().unwrap(),
+        "--issuer",
+        "issuer.pem",
+        "--at",
+        &now,
     ]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     assert_eq!(json(&out)["responses"].as_array().unwrap().len(), 2);
     // A proof naming no response for this issuer is invalid.
     let out = env.run(&[
-        "ocsp", "verify", "--response", f.to_str().unwrap(), "--issuer", "other_ca.pem", "--at", &now,
+        "ocsp",
+        "verify",
+        "--response",
+        f.to_str().unwrap(),
+        "--issuer",
+        "other_ca.pem",
+        "--at",
+        &now,
     ]);
     assert_eq!(code(&out), 1);
 }
@@ -236,17 +391,30 @@ fn openssl() -> Option<()> {
     if Command::new("openssl").arg("version").output().is_ok() {
         return Some(());
     }
-    assert!(std::env::var("MAILSTAPLE_REQUIRE_PEERS").is_err(), "openssl is required but not installed");
+    assert!(
+        std::env::var("MAILSTAPLE_REQUIRE_PEERS").is_err(),
+        "openssl is required but not installed"
+    );
     eprintln!("skipped: openssl not installed");
     None
 }
 
 fn req_text(path: &Path) -> String {
     let out = Command::new("openssl")
-        .args(["ocsp", "-reqin", path.to_str().unwrap(), "-req_text", "-noverify"])
+        .args([
+            "ocsp",
+            "-reqin",
+            path.to_str().unwrap(),
+            "-req_text",
+            "-noverify",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -259,23 +427,51 @@ fn requests_read_back_by_openssl() {
     let issuer = mailstaple_ocsp::CertView::parse(&pki.intermediate.der).unwrap();
     for (flags, hash, name) in [
         (vec![], mailstaple_ocsp::HashAlgorithm::Sha1, "sha1"),
-        (vec!["--sha256", "--nonce"], mailstaple_ocsp::HashAlgorithm::Sha256, "sha256"),
+        (
+            vec!["--sha256", "--nonce"],
+            mailstaple_ocsp::HashAlgorithm::Sha256,
+            "sha256",
+        ),
     ] {
         let out_file = env.path(&format!("req-{name}.der"));
-        let mut args = vec!["ocsp", "request", "--cert", "chain.pem", "--issuer", "issuer.pem", "--out"];
+        let mut args = vec![
+            "ocsp",
+            "request",
+            "--cert",
+            "chain.pem",
+            "--issuer",
+            "issuer.pem",
+            "--out",
+        ];
         args.push(out_file.to_str().unwrap());
         args.extend(flags.iter().copied());
         let out = env.run(&args);
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         let text = req_text(&out_file).to_uppercase();
         let id = mailstaple_ocsp::CertId::new(&leaf, &issuer, hash);
-        assert!(text.contains(&format!("HASH ALGORITHM: {}", name.to_uppercase())), "{text}");
-        assert!(text.contains(&mailstaple_ocsp::hex(&id.issuer_name_hash).to_uppercase()), "{text}");
-        assert!(text.contains(&mailstaple_ocsp::hex(&id.issuer_key_hash).to_uppercase()), "{text}");
+        assert!(
+            text.contains(&format!("HASH ALGORITHM: {}", name.to_uppercase())),
+            "{text}"
+        );
+        assert!(
+            text.contains(&mailstaple_ocsp::hex(&id.issuer_name_hash).to_uppercase()),
+            "{text}"
+        );
+        assert!(
+            text.contains(&mailstaple_ocsp::hex(&id.issuer_key_hash).to_uppercase()),
+            "{text}"
+        );
         assert!(text.contains("SERIAL NUMBER: 1001"), "{text}");
         assert_eq!(text.contains("OCSP NONCE"), name == "sha256", "{text}");
     }
     // A certificate that the issuer did not issue is a usage error.
-    let out = env.run(&["ocsp", "request", "--cert", "leaf.pem", "--issuer", "other_ca.pem"]);
+    let out = env.run(&[
+        "ocsp",
+        "request",
+        "--cert",
+        "leaf.pem",
+        "--issuer",
+        "other_ca.pem",
+    ]);
     assert_eq!(code(&out), 2);
 }

@@ -1,5 +1,13 @@
 //! The decoder against the independent test-PKI encoder, against rasn-ocsp, and under mutation.
 
+// Test helpers work on the tests' own data: a failure is a test failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use mailstaple_ocsp::{
     CertId, CertStatus, CertView, CrlReason, HashAlgorithm, OcspResponse, ResponderId,
     ResponseStatus, Time, hex,
@@ -20,7 +28,10 @@ fn decodes_what_the_test_pki_builds() {
         let leaf = CertView::parse(&pki.leaf.der).unwrap();
         let issuer = CertView::parse(&pki.intermediate.der).unwrap();
         let signer = CertView::parse(&pki.signer.der).unwrap();
-        for (kind, delegated) in [(ResponderIdKind::ByKeyHash, false), (ResponderIdKind::ByName, true)] {
+        for (kind, delegated) in [
+            (ResponderIdKind::ByKeyHash, false),
+            (ResponderIdKind::ByName, true),
+        ] {
             let mut b = pki.response().responder_id(kind).nonce(vec![5; 16]);
             if delegated {
                 b = b.signer(Signer::Delegated(&pki.signer));
@@ -44,10 +55,21 @@ fn decodes_what_the_test_pki_builds() {
             assert_eq!(single.this_update, t(NOW - HOUR));
             assert_eq!(single.next_update, Some(t(NOW + 7 * DAY)));
             assert!(single.cert_id.matches(&leaf, &issuer).unwrap());
-            assert!(single.cert_id.matches_id(&CertId::new(&leaf, &issuer, HashAlgorithm::Sha1)));
-            assert!(!single.cert_id.matches_id(&CertId::new(&leaf, &issuer, HashAlgorithm::Sha256)));
+            assert!(
+                single
+                    .cert_id
+                    .matches_id(&CertId::new(&leaf, &issuer, HashAlgorithm::Sha1))
+            );
+            assert!(!single.cert_id.matches_id(&CertId::new(
+                &leaf,
+                &issuer,
+                HashAlgorithm::Sha256
+            )));
             // The tbs bytes are exactly the first element of the BasicOCSPResponse.
-            let pos = der.windows(basic.tbs_raw.len()).position(|w| w == basic.tbs_raw).unwrap();
+            let pos = der
+                .windows(basic.tbs_raw.len())
+                .position(|w| w == basic.tbs_raw)
+                .unwrap();
             assert!(pos > 0);
         }
     }
@@ -61,9 +83,18 @@ fn statuses_hashes_and_several_responses() {
     let der = pki
         .response()
         .hash(HashAlg::Sha256)
-        .status(Status::Revoked { time: NOW - DAY, reason: Some(4) })
+        .status(Status::Revoked {
+            time: NOW - DAY,
+            reason: Some(4),
+        })
         .extra_single(vec![0x10, 0x02], Status::Unknown)
-        .extra_single(vec![0x00, 0x99], Status::Revoked { time: NOW - 2 * DAY, reason: None })
+        .extra_single(
+            vec![0x00, 0x99],
+            Status::Revoked {
+                time: NOW - 2 * DAY,
+                reason: None,
+            },
+        )
         .next_update(None)
         .build();
     let basic = OcspResponse::parse(&der).unwrap().into_basic().unwrap();
@@ -71,31 +102,60 @@ fn statuses_hashes_and_several_responses() {
     let main = &basic.responses[0];
     assert_eq!(main.cert_id.hash(), Some(HashAlgorithm::Sha256));
     assert!(main.cert_id.matches(&leaf, &issuer).unwrap());
-    assert_eq!(main.status, CertStatus::Revoked { time: t(NOW - DAY), reason: Some(CrlReason(4)) });
+    assert_eq!(
+        main.status,
+        CertStatus::Revoked {
+            time: t(NOW - DAY),
+            reason: Some(CrlReason(4))
+        }
+    );
     assert_eq!(CrlReason(4).to_string(), "superseded");
     assert_eq!(main.next_update, None);
     assert_eq!(basic.responses[1].status, CertStatus::Unknown);
     assert_eq!(hex(basic.responses[1].cert_id.serial), "1002");
-    assert_eq!(basic.responses[2].status, CertStatus::Revoked { time: t(NOW - 2 * DAY), reason: None });
+    assert_eq!(
+        basic.responses[2].status,
+        CertStatus::Revoked {
+            time: t(NOW - 2 * DAY),
+            reason: None
+        }
+    );
     assert_eq!(hex(basic.responses[2].cert_id.serial), "0099");
 }
 
 #[test]
 fn tolerated_and_refused_defects() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
-    let explicit = pki.response().defect(Defect::ExplicitDefaultVersion).build();
-    let basic = OcspResponse::parse(&explicit).unwrap().into_basic().unwrap();
+    let explicit = pki
+        .response()
+        .defect(Defect::ExplicitDefaultVersion)
+        .build();
+    let basic = OcspResponse::parse(&explicit)
+        .unwrap()
+        .into_basic()
+        .unwrap();
     assert_eq!(basic.version, 0);
     // The explicit version stays in the signed bytes: [0] { INTEGER 0 } right after the header.
-    assert!(basic.tbs_raw.windows(5).any(|w| w == [0xa0, 0x03, 0x02, 0x01, 0x00]));
+    assert!(
+        basic
+            .tbs_raw
+            .windows(5)
+            .any(|w| w == [0xa0, 0x03, 0x02, 0x01, 0x00])
+    );
 
     let fraction = pki.response().defect(Defect::FractionalSeconds).build();
-    let basic = OcspResponse::parse(&fraction).unwrap().into_basic().unwrap();
+    let basic = OcspResponse::parse(&fraction)
+        .unwrap()
+        .into_basic()
+        .unwrap();
     assert_eq!(basic.produced_at, t(NOW - HOUR), "fraction truncated");
     assert_eq!(basic.responses[0].this_update, t(NOW - HOUR));
 
     for d in [Defect::MalformedDer, Defect::TrailingData] {
-        assert!(OcspResponse::parse(&pki.response().defect(d).build()).is_err(), "{d:?}");
+        assert!(
+            OcspResponse::parse(&pki.response().defect(d).build()).is_err(),
+            "{d:?}"
+        );
     }
     for s in [1u8, 2, 3, 5, 6] {
         let der = pki.response().response_status(s).build();
@@ -104,7 +164,9 @@ fn tolerated_and_refused_defects() {
         assert!(r.basic.is_none());
     }
     assert_eq!(
-        OcspResponse::parse(&pki.response().response_status(3).build()).unwrap().status,
+        OcspResponse::parse(&pki.response().response_status(3).build())
+            .unwrap()
+            .status,
         ResponseStatus::TryLater
     );
 }
@@ -112,7 +174,11 @@ fn tolerated_and_refused_defects() {
 #[test]
 fn every_truncation_and_extension_is_refused() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
-    let der = pki.response().signer(Signer::Delegated(&pki.signer)).nonce(vec![1; 8]).build();
+    let der = pki
+        .response()
+        .signer(Signer::Delegated(&pki.signer))
+        .nonce(vec![1; 8])
+        .build();
     for cut in 0..der.len() {
         assert!(OcspResponse::parse(&der[..cut]).is_err(), "cut at {cut}");
     }
@@ -130,11 +196,20 @@ fn certificate_view() {
     assert_eq!(hex(leaf.serial), "1001");
     assert_eq!(leaf.not_before, t(NOW - 30 * DAY));
     assert_eq!(leaf.not_after, t(NOW + 90 * DAY));
-    assert!(mailstaple_ocsp::name_to_string(leaf.subject).unwrap().contains("CN=mail.example.test"));
+    assert!(
+        mailstaple_ocsp::name_to_string(leaf.subject)
+            .unwrap()
+            .contains("CN=mail.example.test")
+    );
     let signer = CertView::parse(&pki.signer.der).unwrap();
     assert!(signer.is_ocsp_signer().unwrap());
     assert!(signer.has_ocsp_nocheck());
-    assert!(!CertView::parse(&pki.signer_no_eku.der).unwrap().is_ocsp_signer().unwrap());
+    assert!(
+        !CertView::parse(&pki.signer_no_eku.der)
+            .unwrap()
+            .is_ocsp_signer()
+            .unwrap()
+    );
 
     let mut opts = PkiOptions::new(KeyAlg::Ed25519);
     opts.must_staple = true;
@@ -142,7 +217,10 @@ fn certificate_view() {
     let quiet = Pki::with_options(opts);
     let leaf = CertView::parse(&quiet.leaf.der).unwrap();
     assert!(leaf.must_staple().unwrap());
-    assert!(leaf.ocsp_urls().unwrap().is_empty(), "no OCSP URL is a normal, quiet case");
+    assert!(
+        leaf.ocsp_urls().unwrap().is_empty(),
+        "no OCSP URL is a normal, quiet case"
+    );
 }
 
 /// rasn-ocsp, decoding the same bytes, must agree on every field we expose.
@@ -152,9 +230,22 @@ fn agrees_with_rasn_ocsp() {
         let pki = Pki::shared(alg);
         let variants = [
             pki.response().build(),
-            pki.response().signer(Signer::Delegated(&pki.signer)).responder_id(ResponderIdKind::ByName).build(),
-            pki.response().status(Status::Revoked { time: NOW - DAY, reason: Some(1) }).hash(HashAlg::Sha256).build(),
-            pki.response().status(Status::Unknown).next_update(None).extra_single(vec![0x42], Status::Good).build(),
+            pki.response()
+                .signer(Signer::Delegated(&pki.signer))
+                .responder_id(ResponderIdKind::ByName)
+                .build(),
+            pki.response()
+                .status(Status::Revoked {
+                    time: NOW - DAY,
+                    reason: Some(1),
+                })
+                .hash(HashAlg::Sha256)
+                .build(),
+            pki.response()
+                .status(Status::Unknown)
+                .next_update(None)
+                .extra_single(vec![0x42], Status::Good)
+                .build(),
         ];
         for der in variants {
             compare_with_rasn(&der);
@@ -176,16 +267,28 @@ fn compare_with_rasn(der: &[u8]) {
     let tb: rasn_ocsp::BasicOcspResponse = rasn::der::decode(&rb.response).unwrap();
     assert_eq!(basic.signature, tb.signature.as_raw_slice());
     assert_eq!(basic.certs.len(), tb.certs.as_ref().map_or(0, Vec::len));
-    assert_eq!(basic.produced_at.unix(), tb.tbs_response_data.produced_at.timestamp());
-    assert_eq!(basic.tbs_raw, rasn::der::encode(&tb.tbs_response_data).unwrap().as_slice());
+    assert_eq!(
+        basic.produced_at.unix(),
+        tb.tbs_response_data.produced_at.timestamp()
+    );
+    assert_eq!(
+        basic.tbs_raw,
+        rasn::der::encode(&tb.tbs_response_data).unwrap().as_slice()
+    );
     let theirs_singles = &tb.tbs_response_data.responses;
     assert_eq!(basic.responses.len(), theirs_singles.len());
     for (a, b) in basic.responses.iter().zip(theirs_singles) {
-        assert_eq!(a.cert_id.serial, rasn_int_contents(&b.cert_id.serial_number).as_slice());
+        assert_eq!(
+            a.cert_id.serial,
+            rasn_int_contents(&b.cert_id.serial_number).as_slice()
+        );
         assert_eq!(a.cert_id.issuer_name_hash, &b.cert_id.issuer_name_hash[..]);
         assert_eq!(a.cert_id.issuer_key_hash, &b.cert_id.issuer_key_hash[..]);
         assert_eq!(a.this_update.unix(), b.this_update.timestamp());
-        assert_eq!(a.next_update.map(Time::unix), b.next_update.map(|n| n.timestamp()));
+        assert_eq!(
+            a.next_update.map(Time::unix),
+            b.next_update.map(|n| n.timestamp())
+        );
         match (&a.status, &b.cert_status) {
             (CertStatus::Good, rasn_ocsp::CertStatus::Good) => {}
             (CertStatus::Unknown, rasn_ocsp::CertStatus::Unknown(_)) => {}
@@ -202,8 +305,14 @@ fn arb_status() -> impl Strategy<Value = Status> {
     prop_oneof![
         Just(Status::Good),
         Just(Status::Unknown),
-        (0u64..10 * DAY, proptest::option::of(prop_oneof![0u8..=6, 8u8..=10]))
-            .prop_map(|(ago, reason)| Status::Revoked { time: NOW - ago, reason }),
+        (
+            0u64..10 * DAY,
+            proptest::option::of(prop_oneof![0u8..=6, 8u8..=10])
+        )
+            .prop_map(|(ago, reason)| Status::Revoked {
+                time: NOW - ago,
+                reason
+            }),
     ]
 }
 
@@ -277,6 +386,9 @@ fn convert(s: Status) -> CertStatus {
     match s {
         Status::Good => CertStatus::Good,
         Status::Unknown => CertStatus::Unknown,
-        Status::Revoked { time, reason } => CertStatus::Revoked { time: t(time), reason: reason.map(CrlReason) },
+        Status::Revoked { time, reason } => CertStatus::Revoked {
+            time: t(time),
+            reason: reason.map(CrlReason),
+        },
     }
 }

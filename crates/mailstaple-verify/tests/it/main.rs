@@ -1,5 +1,13 @@
 //! The defect matrix: every knob of the test PKI's response builder against `verify`.
 
+// Test helpers work on the tests' own data: a failure is a test failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::time::Duration;
 
 use mailstaple_ocsp::{CertView, CrlReason, Time};
@@ -28,19 +36,33 @@ enum Expect {
 }
 
 /// The single check helper: build, verify at `now` with `policy`, compare.
-fn check_with(pki: &Pki, name: &str, b: ResponseBuilder<'_>, now: u64, policy: &Policy, expect: Expect) {
+fn check_with(
+    pki: &Pki,
+    name: &str,
+    b: ResponseBuilder<'_>,
+    now: u64,
+    policy: &Policy,
+    expect: Expect,
+) {
     let der = b.build();
     let got = verify(&der, &pki.leaf.der, &pki.intermediate.der, at(now), policy);
     match (&expect, &got) {
         (Expect::Good, Ok(s)) if s.status() == Status::Good => {}
         (Expect::Unknown, Ok(s)) if s.status() == Status::Unknown => {}
-        (Expect::Revoked(r), Ok(s))
-            if matches!(s.status(), Status::Revoked { reason, .. } if reason == r.map(CrlReason)) => {}
+        (Expect::Revoked(r), Ok(s)) if matches!(s.status(), Status::Revoked { reason, .. } if reason == r.map(CrlReason)) =>
+            {}
         (Expect::Err(f), Err(e)) if f(e) => {}
-        _ => panic!("{name} ({:?}): expected {expect:?}, got {got:?}", pki.leaf.alg),
+        _ => panic!(
+            "{name} ({:?}): expected {expect:?}, got {got:?}",
+            pki.leaf.alg
+        ),
     }
     if let Ok(s) = &got {
-        assert_eq!(s.der(), der.as_slice(), "{name}: stapled bytes are the input");
+        assert_eq!(
+            s.der(),
+            der.as_slice(),
+            "{name}: stapled bytes are the input"
+        );
         assert!(s.check_current(at(now)).is_ok(), "{name}");
     }
 }
@@ -54,29 +76,62 @@ fn every_algorithm_issuer_and_delegated() {
     for alg in KeyAlg::ALL {
         let pki = Pki::shared(alg);
         check(pki, "issuer good", pki.response(), Expect::Good);
-        check(pki, "issuer by name", pki.response().responder_id(ResponderIdKind::ByName), Expect::Good);
-        check(pki, "delegated good", pki.response().signer(TSigner::Delegated(&pki.signer)), Expect::Good);
+        check(
+            pki,
+            "issuer by name",
+            pki.response().responder_id(ResponderIdKind::ByName),
+            Expect::Good,
+        );
+        check(
+            pki,
+            "delegated good",
+            pki.response().signer(TSigner::Delegated(&pki.signer)),
+            Expect::Good,
+        );
         check(
             pki,
             "delegated by name",
-            pki.response().signer(TSigner::Delegated(&pki.signer)).responder_id(ResponderIdKind::ByName),
+            pki.response()
+                .signer(TSigner::Delegated(&pki.signer))
+                .responder_id(ResponderIdKind::ByName),
             Expect::Good,
         );
         check(
             pki,
             "revoked",
-            pki.response().status(TStatus::Revoked { time: NOW - DAY, reason: Some(1) }),
+            pki.response().status(TStatus::Revoked {
+                time: NOW - DAY,
+                reason: Some(1),
+            }),
             Expect::Revoked(Some(1)),
         );
         check(
             pki,
             "revoked without reason",
-            pki.response().status(TStatus::Revoked { time: NOW - DAY, reason: None }),
+            pki.response().status(TStatus::Revoked {
+                time: NOW - DAY,
+                reason: None,
+            }),
             Expect::Revoked(None),
         );
-        check(pki, "unknown", pki.response().status(TStatus::Unknown), Expect::Unknown);
-        check(pki, "sha256 certid", pki.response().hash(HashAlg::Sha256), Expect::Good);
-        check(pki, "bad signature", pki.response().defect(Defect::BadSignature), Expect::Err(|e| *e == Error::BadSignature));
+        check(
+            pki,
+            "unknown",
+            pki.response().status(TStatus::Unknown),
+            Expect::Unknown,
+        );
+        check(
+            pki,
+            "sha256 certid",
+            pki.response().hash(HashAlg::Sha256),
+            Expect::Good,
+        );
+        check(
+            pki,
+            "bad signature",
+            pki.response().defect(Defect::BadSignature),
+            Expect::Err(|e| *e == Error::BadSignature),
+        );
     }
 }
 
@@ -86,50 +141,135 @@ fn defect_matrix() {
         let pki = Pki::shared(alg);
         let delegated = |c| pki.response().signer(TSigner::Delegated(c));
         let cases: Vec<(&str, ResponseBuilder<'_>, Expect)> = vec![
-            ("wrong responder id", pki.response().defect(Defect::WrongResponderId),
-                Expect::Err(|e| matches!(e, Error::UnknownResponder { .. }))),
-            ("wrong issuer name hash", pki.response().defect(Defect::WrongIssuerNameHash),
-                Expect::Err(|e| matches!(e, Error::NoResponseForCertificate { detail, .. } if detail.contains("issuerNameHash")))),
-            ("wrong issuer key hash", pki.response().defect(Defect::WrongIssuerKeyHash),
-                Expect::Err(|e| matches!(e, Error::NoResponseForCertificate { detail, .. } if detail.contains("issuerKeyHash")))),
-            ("wrong serial", pki.response().defect(Defect::WrongSerial),
-                Expect::Err(|e| matches!(e, Error::NoResponseForCertificate { .. }))),
-            ("signer without EKU", delegated(&pki.signer_no_eku),
-                Expect::Err(|e| matches!(e, Error::SignerNotAuthorized { .. }))),
-            ("signer from another CA", delegated(&pki.rogue_signer),
-                Expect::Err(|e| matches!(e, Error::SignerNotIssuedByIssuer { .. }))),
-            ("signer signed with another key", delegated(&pki.signer).defect(Defect::SignerOtherKey),
-                Expect::Err(|e| *e == Error::BadSignature)),
-            ("delegated without embedded cert", delegated(&pki.signer).defect(Defect::NoEmbeddedSigner),
-                Expect::Err(|e| matches!(e, Error::UnknownResponder { embedded: 0, .. }))),
-            ("signer expired", delegated(&pki.signer_expired),
-                Expect::Err(|e| matches!(e, Error::SignerExpired { .. }))),
-            ("signer not yet valid", delegated(&pki.signer_not_yet_valid),
-                Expect::Err(|e| matches!(e, Error::SignerNotYetValid { .. }))),
-            ("not yet valid", pki.response().this_update(NOW + HOUR),
-                Expect::Err(|e| matches!(e, Error::NotYetValid { .. }))),
-            ("not yet valid within skew", pki.response().this_update(NOW + 200), Expect::Good),
-            ("expired", pki.response().this_update(NOW - 8 * DAY).next_update(Some(NOW - HOUR)),
-                Expect::Err(|e| matches!(e, Error::Expired { .. }))),
-            ("expired within skew", pki.response().this_update(NOW - 8 * DAY).next_update(Some(NOW - 200)), Expect::Good),
-            ("no nextUpdate", pki.response().next_update(None), Expect::Err(|e| *e == Error::NoNextUpdate)),
-            ("nextUpdate before thisUpdate", pki.response().this_update(NOW - HOUR).next_update(Some(NOW - 2 * HOUR)),
-                Expect::Err(|e| *e == Error::NextUpdateBeforeThisUpdate)),
-            ("malformed DER", pki.response().defect(Defect::MalformedDer), Expect::Err(|e| matches!(e, Error::Malformed(_)))),
-            ("trailing data", pki.response().defect(Defect::TrailingData), Expect::Err(|e| matches!(e, Error::Malformed(_)))),
-            ("explicit DEFAULT version", pki.response().defect(Defect::ExplicitDefaultVersion), Expect::Good),
-            ("fractional seconds", pki.response().defect(Defect::FractionalSeconds), Expect::Good),
-            ("several single responses", pki.response()
-                .extra_single(vec![0x10, 0x02], TStatus::Good)
-                .extra_single(vec![0x33], TStatus::Unknown), Expect::Good),
+            (
+                "wrong responder id",
+                pki.response().defect(Defect::WrongResponderId),
+                Expect::Err(|e| matches!(e, Error::UnknownResponder { .. })),
+            ),
+            (
+                "wrong issuer name hash",
+                pki.response().defect(Defect::WrongIssuerNameHash),
+                Expect::Err(
+                    |e| matches!(e, Error::NoResponseForCertificate { detail, .. } if detail.contains("issuerNameHash")),
+                ),
+            ),
+            (
+                "wrong issuer key hash",
+                pki.response().defect(Defect::WrongIssuerKeyHash),
+                Expect::Err(
+                    |e| matches!(e, Error::NoResponseForCertificate { detail, .. } if detail.contains("issuerKeyHash")),
+                ),
+            ),
+            (
+                "wrong serial",
+                pki.response().defect(Defect::WrongSerial),
+                Expect::Err(|e| matches!(e, Error::NoResponseForCertificate { .. })),
+            ),
+            (
+                "signer without EKU",
+                delegated(&pki.signer_no_eku),
+                Expect::Err(|e| matches!(e, Error::SignerNotAuthorized { .. })),
+            ),
+            (
+                "signer from another CA",
+                delegated(&pki.rogue_signer),
+                Expect::Err(|e| matches!(e, Error::SignerNotIssuedByIssuer { .. })),
+            ),
+            (
+                "signer signed with another key",
+                delegated(&pki.signer).defect(Defect::SignerOtherKey),
+                Expect::Err(|e| *e == Error::BadSignature),
+            ),
+            (
+                "delegated without embedded cert",
+                delegated(&pki.signer).defect(Defect::NoEmbeddedSigner),
+                Expect::Err(|e| matches!(e, Error::UnknownResponder { embedded: 0, .. })),
+            ),
+            (
+                "signer expired",
+                delegated(&pki.signer_expired),
+                Expect::Err(|e| matches!(e, Error::SignerExpired { .. })),
+            ),
+            (
+                "signer not yet valid",
+                delegated(&pki.signer_not_yet_valid),
+                Expect::Err(|e| matches!(e, Error::SignerNotYetValid { .. })),
+            ),
+            (
+                "not yet valid",
+                pki.response().this_update(NOW + HOUR),
+                Expect::Err(|e| matches!(e, Error::NotYetValid { .. })),
+            ),
+            (
+                "not yet valid within skew",
+                pki.response().this_update(NOW + 200),
+                Expect::Good,
+            ),
+            (
+                "expired",
+                pki.response()
+                    .this_update(NOW - 8 * DAY)
+                    .next_update(Some(NOW - HOUR)),
+                Expect::Err(|e| matches!(e, Error::Expired { .. })),
+            ),
+            (
+                "expired within skew",
+                pki.response()
+                    .this_update(NOW - 8 * DAY)
+                    .next_update(Some(NOW - 200)),
+                Expect::Good,
+            ),
+            (
+                "no nextUpdate",
+                pki.response().next_update(None),
+                Expect::Err(|e| *e == Error::NoNextUpdate),
+            ),
+            (
+                "nextUpdate before thisUpdate",
+                pki.response()
+                    .this_update(NOW - HOUR)
+                    .next_update(Some(NOW - 2 * HOUR)),
+                Expect::Err(|e| *e == Error::NextUpdateBeforeThisUpdate),
+            ),
+            (
+                "malformed DER",
+                pki.response().defect(Defect::MalformedDer),
+                Expect::Err(|e| matches!(e, Error::Malformed(_))),
+            ),
+            (
+                "trailing data",
+                pki.response().defect(Defect::TrailingData),
+                Expect::Err(|e| matches!(e, Error::Malformed(_))),
+            ),
+            (
+                "explicit DEFAULT version",
+                pki.response().defect(Defect::ExplicitDefaultVersion),
+                Expect::Good,
+            ),
+            (
+                "fractional seconds",
+                pki.response().defect(Defect::FractionalSeconds),
+                Expect::Good,
+            ),
+            (
+                "several single responses",
+                pki.response()
+                    .extra_single(vec![0x10, 0x02], TStatus::Good)
+                    .extra_single(vec![0x33], TStatus::Unknown),
+                Expect::Good,
+            ),
             ("nonce", pki.response().nonce(vec![9; 16]), Expect::Good),
         ];
         for (name, builder, expect) in cases {
             check(pki, name, builder, expect);
         }
         for status in [1u8, 2, 3, 5, 6] {
-            check(pki, "not successful", pki.response().response_status(status),
-                Expect::Err(|e| matches!(e, Error::NotSuccessful(_))));
+            check(
+                pki,
+                "not successful",
+                pki.response().response_status(status),
+                Expect::Err(|e| matches!(e, Error::NotSuccessful(_))),
+            );
         }
     }
 }
@@ -137,23 +277,66 @@ fn defect_matrix() {
 #[test]
 fn signature_algorithms() {
     let rsa = Pki::shared(KeyAlg::Rsa2048);
-    for sig in [SigAlg::RsaPkcs1Sha1, SigAlg::RsaPkcs1Sha256, SigAlg::RsaPkcs1Sha384, SigAlg::RsaPkcs1Sha512,
-        SigAlg::RsaPssSha256, SigAlg::RsaPssSha384, SigAlg::RsaPssSha512]
-    {
-        check(rsa, &format!("{sig:?}"), rsa.response().sig_alg(sig), Expect::Good);
+    for sig in [
+        SigAlg::RsaPkcs1Sha1,
+        SigAlg::RsaPkcs1Sha256,
+        SigAlg::RsaPkcs1Sha384,
+        SigAlg::RsaPkcs1Sha512,
+        SigAlg::RsaPssSha256,
+        SigAlg::RsaPssSha384,
+        SigAlg::RsaPssSha512,
+    ] {
+        check(
+            rsa,
+            &format!("{sig:?}"),
+            rsa.response().sig_alg(sig),
+            Expect::Good,
+        );
     }
     let mut no_sha1 = Policy::default();
     no_sha1.allow_sha1 = false;
-    check_with(rsa, "sha1 refused", rsa.response().sig_alg(SigAlg::RsaPkcs1Sha1), NOW, &no_sha1,
-        Expect::Err(|e| *e == Error::Sha1Refused));
+    check_with(
+        rsa,
+        "sha1 refused",
+        rsa.response().sig_alg(SigAlg::RsaPkcs1Sha1),
+        NOW,
+        &no_sha1,
+        Expect::Err(|e| *e == Error::Sha1Refused),
+    );
     for (alg, sigs) in [
-        (KeyAlg::EcdsaP256, [SigAlg::EcdsaSha256, SigAlg::EcdsaSha384, SigAlg::EcdsaSha512]),
-        (KeyAlg::EcdsaP384, [SigAlg::EcdsaSha256, SigAlg::EcdsaSha384, SigAlg::EcdsaSha512]),
-        (KeyAlg::EcdsaP521, [SigAlg::EcdsaSha256, SigAlg::EcdsaSha384, SigAlg::EcdsaSha512]),
+        (
+            KeyAlg::EcdsaP256,
+            [
+                SigAlg::EcdsaSha256,
+                SigAlg::EcdsaSha384,
+                SigAlg::EcdsaSha512,
+            ],
+        ),
+        (
+            KeyAlg::EcdsaP384,
+            [
+                SigAlg::EcdsaSha256,
+                SigAlg::EcdsaSha384,
+                SigAlg::EcdsaSha512,
+            ],
+        ),
+        (
+            KeyAlg::EcdsaP521,
+            [
+                SigAlg::EcdsaSha256,
+                SigAlg::EcdsaSha384,
+                SigAlg::EcdsaSha512,
+            ],
+        ),
     ] {
         let pki = Pki::shared(alg);
         for sig in sigs {
-            check(pki, &format!("{alg:?} {sig:?}"), pki.response().sig_alg(sig), Expect::Good);
+            check(
+                pki,
+                &format!("{alg:?} {sig:?}"),
+                pki.response().sig_alg(sig),
+                Expect::Good,
+            );
         }
     }
 }
@@ -161,31 +344,68 @@ fn signature_algorithms() {
 #[test]
 fn signer_expiring_before_next_update_is_visible_and_then_invalid() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
-    let der = pki.response().signer(TSigner::Delegated(&pki.signer_short)).build();
+    let der = pki
+        .response()
+        .signer(TSigner::Delegated(&pki.signer_short))
+        .build();
     let signer_end = CertView::parse(&pki.signer_short.der).unwrap().not_after;
-    let staple = verify(&der, &pki.leaf.der, &pki.intermediate.der, at(NOW), &Policy::default()).unwrap();
+    let staple = verify(
+        &der,
+        &pki.leaf.der,
+        &pki.intermediate.der,
+        at(NOW),
+        &Policy::default(),
+    )
+    .unwrap();
     assert_eq!(staple.next_update(), Some(t(NOW + 7 * DAY)));
     assert_eq!(staple.effective_expiry(), signer_end);
     assert!(staple.effective_expiry() < staple.next_update().unwrap());
-    assert!(matches!(staple.signer(), Signer::Delegated { not_after, .. } if *not_after == signer_end));
+    assert!(
+        matches!(staple.signer(), Signer::Delegated { not_after, .. } if *not_after == signer_end)
+    );
     // Served two days later: the proof's nextUpdate is still ahead, but its signer is gone.
     let later = NOW + 2 * DAY;
-    assert!(matches!(staple.check_current(at(later)), Err(Error::SignerExpired { .. })));
-    let again = verify(&der, &pki.leaf.der, &pki.intermediate.der, at(later), &Policy::default());
-    assert!(matches!(again, Err(Error::SignerExpired { .. })), "{again:?}");
+    assert!(matches!(
+        staple.check_current(at(later)),
+        Err(Error::SignerExpired { .. })
+    ));
+    let again = verify(
+        &der,
+        &pki.leaf.der,
+        &pki.intermediate.der,
+        at(later),
+        &Policy::default(),
+    );
+    assert!(
+        matches!(again, Err(Error::SignerExpired { .. })),
+        "{again:?}"
+    );
 }
 
 #[test]
 fn effective_expiry_is_next_update_for_issuer_signed() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
     let der = pki.response().build();
-    let staple = verify(&der, &pki.leaf.der, &pki.intermediate.der, at(NOW), &Policy::default()).unwrap();
+    let staple = verify(
+        &der,
+        &pki.leaf.der,
+        &pki.intermediate.der,
+        at(NOW),
+        &Policy::default(),
+    )
+    .unwrap();
     assert_eq!(staple.signer(), &Signer::Issuer);
     assert_eq!(staple.effective_expiry(), t(NOW + 7 * DAY));
     assert_eq!(staple.this_update(), t(NOW - HOUR));
     assert!(staple.check_current(at(NOW + 7 * DAY + 300)).is_ok());
-    assert!(matches!(staple.check_current(at(NOW + 7 * DAY + 301)), Err(Error::Expired { .. })));
-    assert!(matches!(staple.check_current(at(NOW - HOUR - 301)), Err(Error::NotYetValid { .. })));
+    assert!(matches!(
+        staple.check_current(at(NOW + 7 * DAY + 301)),
+        Err(Error::Expired { .. })
+    ));
+    assert!(matches!(
+        staple.check_current(at(NOW - HOUR - 301)),
+        Err(Error::NotYetValid { .. })
+    ));
 }
 
 #[test]
@@ -193,17 +413,37 @@ fn max_age_policy_for_responses_without_next_update() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
     let mut policy = Policy::default();
     policy.max_age_secs = Some(DAY);
-    check_with(pki, "within max age", pki.response().next_update(None), NOW, &policy, Expect::Good);
+    check_with(
+        pki,
+        "within max age",
+        pki.response().next_update(None),
+        NOW,
+        &policy,
+        Expect::Good,
+    );
     policy.max_age_secs = Some(600);
-    check_with(pki, "beyond max age", pki.response().next_update(None), NOW, &policy,
-        Expect::Err(|e| matches!(e, Error::TooOld { .. })));
+    check_with(
+        pki,
+        "beyond max age",
+        pki.response().next_update(None),
+        NOW,
+        &policy,
+        Expect::Err(|e| matches!(e, Error::TooOld { .. })),
+    );
 }
 
 #[test]
 fn nonce_is_exposed() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
     let der = pki.response().nonce(vec![7; 16]).build();
-    let staple = verify(&der, &pki.leaf.der, &pki.intermediate.der, at(NOW), &Policy::default()).unwrap();
+    let staple = verify(
+        &der,
+        &pki.leaf.der,
+        &pki.intermediate.der,
+        at(NOW),
+        &Policy::default(),
+    )
+    .unwrap();
     assert_eq!(staple.nonce(), Some(&[7u8; 16][..]));
 }
 
@@ -211,9 +451,21 @@ fn nonce_is_exposed() {
 fn wrong_issuer_is_the_callers_fault() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
     let der = pki.response().build();
-    let got = verify(&der, &pki.leaf.der, &pki.other_ca.der, at(NOW), &Policy::default());
+    let got = verify(
+        &der,
+        &pki.leaf.der,
+        &pki.other_ca.der,
+        at(NOW),
+        &Policy::default(),
+    );
     assert!(matches!(got, Err(Error::IssuerMismatch { .. })), "{got:?}");
-    let got = verify(&der, b"not a certificate", &pki.intermediate.der, at(NOW), &Policy::default());
+    let got = verify(
+        &der,
+        b"not a certificate",
+        &pki.intermediate.der,
+        at(NOW),
+        &Policy::default(),
+    );
     assert!(matches!(got, Err(Error::BadCertificate(_))), "{got:?}");
 }
 
@@ -221,31 +473,85 @@ fn wrong_issuer_is_the_callers_fault() {
 fn proof_for_another_certificate_of_the_same_issuer() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
     let der = pki.response().cert(&pki.other_leaf).build();
-    let got = verify(&der, &pki.leaf.der, &pki.intermediate.der, at(NOW), &Policy::default());
-    assert!(matches!(got, Err(Error::NoResponseForCertificate { .. })), "{got:?}");
-    assert!(verify(&der, &pki.other_leaf.der, &pki.intermediate.der, at(NOW), &Policy::default()).is_ok());
+    let got = verify(
+        &der,
+        &pki.leaf.der,
+        &pki.intermediate.der,
+        at(NOW),
+        &Policy::default(),
+    );
+    assert!(
+        matches!(got, Err(Error::NoResponseForCertificate { .. })),
+        "{got:?}"
+    );
+    assert!(
+        verify(
+            &der,
+            &pki.other_leaf.der,
+            &pki.intermediate.der,
+            at(NOW),
+            &Policy::default()
+        )
+        .is_ok()
+    );
 }
 
 #[test]
 fn worst_matching_single_response_wins() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
     let serial = CertView::parse(&pki.leaf.der).unwrap().serial.to_vec();
-    let der = pki.response().extra_single(serial, TStatus::Revoked { time: NOW - DAY, reason: Some(4) }).build();
-    let staple = verify(&der, &pki.leaf.der, &pki.intermediate.der, at(NOW), &Policy::default()).unwrap();
-    assert!(matches!(staple.status(), Status::Revoked { reason: Some(CrlReason(4)), .. }));
+    let der = pki
+        .response()
+        .extra_single(
+            serial,
+            TStatus::Revoked {
+                time: NOW - DAY,
+                reason: Some(4),
+            },
+        )
+        .build();
+    let staple = verify(
+        &der,
+        &pki.leaf.der,
+        &pki.intermediate.der,
+        at(NOW),
+        &Policy::default(),
+    )
+    .unwrap();
+    assert!(matches!(
+        staple.status(),
+        Status::Revoked {
+            reason: Some(CrlReason(4)),
+            ..
+        }
+    ));
 }
 
 #[test]
 fn issuer_mode_judges_every_response_naming_the_issuer() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
-    let good = pki.response().extra_single(vec![0x10, 0x02], TStatus::Good).build();
+    let good = pki
+        .response()
+        .extra_single(vec![0x10, 0x02], TStatus::Good)
+        .build();
     let v = verify_for_issuer(&good, &pki.intermediate.der, at(NOW), &Policy::default()).unwrap();
     assert_eq!(v.entries.len(), 2);
     assert_eq!(v.worst, Status::Good);
-    let mixed = pki.response().extra_single(vec![0x44], TStatus::Unknown).build();
-    assert_eq!(verify_for_issuer(&mixed, &pki.intermediate.der, at(NOW), &Policy::default()).unwrap().worst, Status::Unknown);
+    let mixed = pki
+        .response()
+        .extra_single(vec![0x44], TStatus::Unknown)
+        .build();
+    assert_eq!(
+        verify_for_issuer(&mixed, &pki.intermediate.der, at(NOW), &Policy::default())
+            .unwrap()
+            .worst,
+        Status::Unknown
+    );
     // Another issuer: the proof's responder is not that issuer, so nothing is authentic for it.
     let other = Pki::shared(KeyAlg::EcdsaP384);
     let got = verify_for_issuer(&good, &other.intermediate.der, at(NOW), &Policy::default());
-    assert!(matches!(got, Err(Error::UnknownResponder { .. })), "{got:?}");
+    assert!(
+        matches!(got, Err(Error::UnknownResponder { .. })),
+        "{got:?}"
+    );
 }
