@@ -211,14 +211,16 @@ fn read_time(r: &mut Reader<'_>, what: &'static str) -> Result<Time, Error> {
 /// Compares two INTEGER encodings by value, tolerating redundant leading zero octets (some
 /// certificates carry them).
 pub fn serial_eq(a: &[u8], b: &[u8]) -> bool {
-    fn canon(mut v: &[u8]) -> &[u8] {
-        while let [0, rest @ ..] = v {
-            if rest.first().is_none_or(|b| b & 0x80 != 0) {
-                break;
-            }
-            v = rest;
+    canonical_integer(a) == canonical_integer(b)
+}
+
+/// INTEGER contents with redundant leading zero octets removed: the DER form of the same value.
+pub(crate) fn canonical_integer(mut v: &[u8]) -> &[u8] {
+    while let [0, rest @ ..] = v {
+        if rest.first().is_none_or(|b| b & 0x80 != 0) {
+            break;
         }
-        v
+        v = rest;
     }
-    canon(a) == canon(b)
+    v
 }

@@ -16,7 +16,7 @@
 use sha1::Digest as _;
 
 use crate::Error;
-use crate::cert::{CertView, serial_eq};
+use crate::cert::{CertView, canonical_integer, serial_eq};
 use crate::encode;
 use crate::reader::{Reader, tag};
 use crate::response::AlgorithmId;
@@ -86,7 +86,7 @@ pub struct CertId {
     pub issuer_name_hash: Vec<u8>,
     /// Hash of the issuer's subjectPublicKey bits.
     pub issuer_key_hash: Vec<u8>,
-    /// The certificate's serial number (INTEGER contents).
+    /// The certificate's serial number (minimal INTEGER contents).
     pub serial: Vec<u8>,
 }
 
@@ -101,7 +101,9 @@ impl CertId {
             hash,
             issuer_name_hash: hash.digest(issuer.subject),
             issuer_key_hash: hash.digest(issuer.public_key),
-            serial: cert.serial.to_vec(),
+            // A CertID is DER: a certificate whose serial carries redundant leading zeros
+            // (found by fuzzing) gets the minimal encoding of the same value, as OpenSSL writes.
+            serial: canonical_integer(cert.serial).to_vec(),
         }
     }
 

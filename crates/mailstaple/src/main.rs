@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod demo;
+mod hostlist_cmd;
 mod input;
 mod ocsp_cmd;
 
@@ -28,6 +29,9 @@ enum Cmd {
     /// Inspect, verify and request OCSP responses.
     #[command(subcommand)]
     Ocsp(ocsp_cmd::OcspCmd),
+    /// Evaluate Exim host lists.
+    #[command(subcommand)]
+    Hostlist(hostlist_cmd::HostlistCmd),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
     let code = match cli.cmd {
         Cmd::Demo(a) => demo::run(a),
         Cmd::Ocsp(c) => ocsp_cmd::run(c),
+        Cmd::Hostlist(c) => hostlist_cmd::run(c),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

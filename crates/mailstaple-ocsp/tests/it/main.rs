@@ -392,3 +392,32 @@ fn convert(s: Status) -> CertStatus {
         },
     }
 }
+
+/// Every minimised fuzz finding for `ocsp_parse` is replayed here by plain `cargo test`.
+#[test]
+fn fuzz_regressions_replay() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/fuzz-regressions/ocsp_parse");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        mailstaple_ocsp::fuzzing::parse(&std::fs::read(&path).unwrap());
+        count += 1;
+    }
+    assert!(count > 0, "no regression inputs found in {}", dir.display());
+}
+
+/// Regression (fuzzing): a certificate serial with a redundant leading zero must still give a
+/// request that decodes, with the minimal serial.
+#[test]
+fn r_fuzz_non_minimal_certificate_serial() {
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let issuer = CertView::parse(&pki.intermediate.der).unwrap();
+    let mut leaf = CertView::parse(&pki.leaf.der).unwrap();
+    let padded = [0x00, 0x10, 0x01];
+    leaf.serial = &padded;
+    let id = CertId::new(&leaf, &issuer, HashAlgorithm::Sha1);
+    assert_eq!(id.serial, vec![0x10, 0x01]);
+    let req = mailstaple_ocsp::build_request(std::slice::from_ref(&id), None);
+    assert!(mailstaple_ocsp::OcspRequest::parse(&req).unwrap().cert_ids[0].matches_id(&id));
+}
