@@ -1,0 +1,140 @@
+//! `cargo xtask peers`: make sure the interop peers the tests talk to are installed.
+//!
+//! The interop tests run the real `openssl`, `gnutls-cli`, `exim` and `swaks`, and `faketime`
+//! to pin the clock of `openssl ocsp` in the differential tests.
+//! When one is missing this installs its Debian package (only the missing ones, after one
+//! `apt-get update`); without root it stops and says what to install.
+//! `cargo xtask ci` then sets `MAILSTAPLE_REQUIRE_PEERS=1`, so a test fails instead of skipping
+//! when a peer it needs is absent.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Result, bail};
+
+use crate::util;
+
+/// Environment variable that turns "peer missing, test skipped" into a test failure.
+pub(crate) const REQUIRE_PEERS_VAR: &str = "MAILSTAPLE_REQUIRE_PEERS";
+
+/// One peer program and the Debian package that provides it.
+struct Peer {
+    /// Accepted executable names, in order of preference.
+    programs: &'static [&'static str],
+    package: &'static str,
+    version_args: &'static [&'static str],
+}
+
+const PEERS: &[Peer] = &[
+    Peer {
+        programs: &["openssl"],
+        package: "openssl",
+        version_args: &["version"],
+    },
+    Peer {
+        programs: &["gnutls-cli"],
+        package: "gnutls-bin",
+        version_args: &["--version"],
+    },
+    Peer {
+        programs: &["exim", "exim4"],
+        package: "exim4-daemon-heavy",
+        version_args: &["-bV"],
+    },
+    Peer {
+        programs: &["swaks"],
+        package: "swaks",
+        version_args: &["--version"],
+    },
+    // Freezes the clock of `openssl ocsp` in the differential tests.
+    Peer {
+        programs: &["faketime"],
+        package: "faketime",
+        version_args: &["--version"],
+    },
+];
+
+impl Peer {
+    fn find(&self) -> Option<PathBuf> {
+        self.programs
+            .iter()
+            .find_map(|program| util::find_program(program))
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} (Debian package {})",
+            self.programs.join(" or "),
+            self.package
+        )
+    }
+}
+
+/// Installs whatever peer is missing and returns the path of each peer program.
+pub(crate) fn ensure() -> Result<Vec<PathBuf>> {
+    let missing: Vec<&Peer> = PEERS.iter().filter(|peer| peer.find().is_none()).collect();
+    if !missing.is_empty() {
+        let described: Vec<String> = missing.iter().map(|peer| peer.describe()).collect();
+        eprintln!("peers: missing {}", described.join(", "));
+        let packages: Vec<&str> = missing.iter().map(|peer| peer.package).collect();
+        if !is_root() {
+            bail!(
+                "interop peers are missing and installing them needs root: run `sudo apt-get update && sudo apt-get install -y --no-install-recommends {}`, or skip with XTASK_SKIP=peers (tests then skip their interop cases)",
+                packages.join(" ")
+            );
+        }
+        util::run(
+            Command::new("apt-get")
+                .arg("update")
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+        util::run(
+            Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends"])
+                .args(&packages)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+
+    let mut found = Vec::new();
+    for peer in PEERS {
+        let Some(path) = peer.find() else {
+            bail!(
+                "{} is still missing after installing {}",
+                peer.describe(),
+                peer.package
+            );
+        };
+        println!(
+            "peers: {:<22} {}",
+            path.display(),
+            version_line(&path, peer)
+        );
+        found.push(path);
+    }
+    Ok(found)
+}
+
+fn is_root() -> bool {
+    util::probe(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0")
+}
+
+/// The first line a peer prints about its version, on either stream.
+fn version_line(path: &Path, peer: &Peer) -> String {
+    match Command::new(path).args(peer.version_args).output() {
+        Ok(output) => {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            stdout
+                .lines()
+                .chain(stderr.lines())
+                .map(str::trim)
+                .find(|line| !line.is_empty())
+                .unwrap_or("(printed no version)")
+                .to_owned()
+        }
+        Err(err) => format!("(cannot run: {err})"),
+    }
+}
