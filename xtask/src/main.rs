@@ -7,6 +7,7 @@
 //! and `cargo fuzz` as subprocesses and reads `cargo metadata` as JSON, so a broken library can
 //! never stop the tool that reports on it from building.
 
+mod bench;
 mod ci;
 mod deps;
 mod fuzz;
@@ -30,6 +31,7 @@ commands:
   peers                  install missing interop peers (openssl, gnutls-cli, exim, swaks, faketime)
   fuzz [--target T] [--seconds N] [--jobs J]
                          run one or all fuzz targets for N seconds each (default 60)
+  bench                  run the peer-comparison benchmarks and write BENCHMARKS.md
   help                   print this text
 ";
 
@@ -77,6 +79,10 @@ fn run(args: &[String]) -> Result<()> {
         "fuzz" => {
             let options = fuzz::Options::parse(rest)?;
             fuzz::campaign(&root, &options)
+        }
+        "bench" => {
+            no_args("bench")?;
+            bench::run(&root)
         }
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
