@@ -1,0 +1,434 @@
+//! The tokio drivers: they move bytes between sockets and the sans-IO [`crate::session`] and
+//! [`crate::client`] state machines, run the TLS handshakes, apply timeouts, store messages and
+//! write Exim-style log lines. This is the only module that does network I/O.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+use crate::client::{Action, Client, Message, Outcome, TlsMode};
+use crate::session::{Event, Limits, Session, SessionConfig};
+use crate::spool::Spool;
+
+/// A byte stream, plain or TLS.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// Describes the TLS parameters of a session in Exim's `X=` form, e.g. `TLS1.3:TLS13_AES_256_GCM_SHA384:256`.
+fn tls_description(conn: &rustls::CommonState) -> String {
+    let version = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS1.3",
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS1.2",
+        _ => "TLS",
+    };
+    let suite = conn
+        .negotiated_cipher_suite()
+        .map(|s| format!("{:?}", s.suite()))
+        .unwrap_or_default();
+    let bits = if suite.contains("256") || suite.contains("CHACHA20") {
+        256
+    } else {
+        128
+    };
+    format!("{version}:{suite}:{bits}")
+}
+
+/// Called after each server-side TLS handshake; returns extra log text such as `OCSP=4`.
+pub type TlsReporter = Arc<dyn Fn(&rustls::ServerConnection) -> String + Send + Sync>;
+
+/// Server options.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// Our host name.
+    pub hostname: String,
+    /// Session limits.
+    pub limits: Limits,
+    /// Where messages go.
+    pub spool: Arc<Spool>,
+    /// The TLS configuration for STARTTLS (with the staple provider as its certificate
+    /// resolver); `None` disables STARTTLS.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// How long to wait for each command or data chunk (Exim's smtp_receive_timeout: 5 min).
+    pub read_timeout: Duration,
+    /// Most connections served at once; more are refused with a 421.
+    pub max_connections: usize,
+    /// Called after each TLS handshake with the connection state, to report per-connection OCSP
+    /// facts (e.g. `$tls_in_ocsp`); returns text for the log line (e.g. `OCSP=4`), or empty.
+    pub on_tls: Option<TlsReporter>,
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("hostname", &self.hostname)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+impl ServerOptions {
+    /// Options with defaults: 5 minute timeout, 100 connections.
+    pub fn new(
+        hostname: impl Into<String>,
+        spool: Arc<Spool>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
+        ServerOptions {
+            hostname: hostname.into(),
+            limits: Limits::default(),
+            spool,
+            tls,
+            read_timeout: Duration::from_secs(300),
+            max_connections: 100,
+            on_tls: None,
+        }
+    }
+}
+
+/// Serves SMTP on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    options: ServerOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let options = Arc::new(options);
+    let slots = Arc::new(Semaphore::new(options.max_connections));
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let options = options.clone();
+        match slots.clone().try_acquire_owned() {
+            Ok(permit) => {
+                tokio::spawn(async move {
+                    handle(stream, peer, &options).await;
+                    drop(permit);
+                });
+            }
+            Err(_) => {
+                tokio::spawn(async move {
+                    let mut stream = stream;
+                    let _ = stream
+                        .write_all(b"421 4.3.2 Too many connections, try later\r\n")
+                        .await;
+                    log::warn!(
+                        "SMTP connection from [{}] refused: too many connections",
+                        peer.ip()
+                    );
+                });
+            }
+        }
+    }
+}
+
+async fn handle(tcp: TcpStream, peer: SocketAddr, options: &ServerOptions) {
+    let mut config = SessionConfig::new(options.hostname.clone(), options.tls.is_some());
+    config.limits = options.limits.clone();
+    let mut session = Session::new(config);
+    let mut stream: Box<dyn Stream> = Box::new(tcp);
+    let mut tls_info = String::new();
+    let mut ocsp_info = String::new();
+    if stream
+        .write_all(session.greeting().to_wire().as_bytes())
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut buf = vec![0u8; 16 * 1024];
+    // Set after a message is stored: commands the client sent meanwhile wait in the session.
+    let mut drain = false;
+    'conn: loop {
+        let events = if !std::mem::take(&mut drain) {
+            let n = match tokio::time::timeout(options.read_timeout, stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => n,
+                Err(_) => {
+                    let _ = stream
+                        .write_all(b"421 4.4.2 Timeout, closing connection\r\n")
+                        .await;
+                    log::info!("SMTP command timeout on connection from [{}]", peer.ip());
+                    break;
+                }
+            };
+            session.receive(buf.get(..n).unwrap_or_default())
+        } else {
+            session.receive(&[])
+        };
+        for event in events {
+            match event {
+                Event::Reply(r) => {
+                    if stream.write_all(r.to_wire().as_bytes()).await.is_err() {
+                        break 'conn;
+                    }
+                }
+                Event::Close(r) => {
+                    let _ = stream.write_all(r.to_wire().as_bytes()).await;
+                    break 'conn;
+                }
+                Event::StartTls(r) => {
+                    let Some(tls) = options.tls.clone() else {
+                        break 'conn;
+                    };
+                    if stream.write_all(r.to_wire().as_bytes()).await.is_err() {
+                        break 'conn;
+                    }
+                    // The stream is the plain TCP stream here: STARTTLS is refused under TLS.
+                    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                    let tcp = stream;
+                    match tokio::time::timeout(options.read_timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls_stream)) => {
+                            let (_, conn) = tls_stream.get_ref();
+                            tls_info = tls_description(conn);
+                            if let Some(f) = &options.on_tls {
+                                ocsp_info = f(conn);
+                            }
+                            stream = Box::new(tls_stream);
+                            session.tls_started();
+                        }
+                        Ok(Err(e)) => {
+                            log::info!(
+                                "TLS error on connection from [{}] (SSL_accept): {e}",
+                                peer.ip()
+                            );
+                            return;
+                        }
+                        Err(_) => {
+                            log::info!("TLS handshake timeout on connection from [{}]", peer.ip());
+                            return;
+                        }
+                    }
+                }
+                Event::Store(envelope) => {
+                    let now = SystemTime::now()
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    let with = if tls_info.is_empty() {
+                        "ESMTP".to_string()
+                    } else {
+                        format!("ESMTPS ({tls_info})")
+                    };
+                    let received = format!(
+                        "from {} ([{}]) by {} with {with}",
+                        envelope.helo,
+                        peer.ip(),
+                        options.hostname
+                    );
+                    let spool = options.spool.clone();
+                    let env2 = envelope.clone();
+                    let stored =
+                        tokio::task::spawn_blocking(move || spool.store(&env2, now, &received))
+                            .await
+                            .map_err(|e| e.to_string())
+                            .and_then(|r| r.map_err(|e| e.to_string()));
+                    if let Ok(id) = &stored {
+                        let x = if tls_info.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" X={tls_info}")
+                        };
+                        let o = if ocsp_info.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {ocsp_info}")
+                        };
+                        log::info!(
+                            "<= {} H=({}) [{}] P={}{x}{o} S={} id={id}",
+                            if envelope.mail_from.is_empty() {
+                                "<>"
+                            } else {
+                                &envelope.mail_from
+                            },
+                            envelope.helo,
+                            peer.ip(),
+                            if tls_info.is_empty() {
+                                "esmtp"
+                            } else {
+                                "esmtps"
+                            },
+                            envelope.data.len(),
+                        );
+                    }
+                    let reply = session.stored(stored);
+                    if stream.write_all(reply.to_wire().as_bytes()).await.is_err() {
+                        break 'conn;
+                    }
+                    drain = true;
+                }
+            }
+        }
+        if session.is_done() {
+            break;
+        }
+    }
+    let _ = stream.shutdown().await;
+}
+
+/// Client TLS parameters for one delivery.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientTls {
+    /// The rustls configuration (with the OCSP policy's certificate verifier).
+    pub config: Arc<rustls::ClientConfig>,
+    /// The name the certificate must match.
+    pub server_name: ServerName<'static>,
+}
+
+impl ClientTls {
+    /// TLS parameters.
+    pub fn new(config: Arc<rustls::ClientConfig>, server_name: ServerName<'static>) -> Self {
+        ClientTls {
+            config,
+            server_name,
+        }
+    }
+}
+
+/// What a delivery reports besides its outcome.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct DeliveryInfo {
+    /// Exim's `X=` field when TLS was used.
+    pub tls: Option<String>,
+}
+
+/// Delivers `message` to `addr` over SMTP, with STARTTLS per `mode` and `tls`.
+pub async fn deliver(
+    addr: SocketAddr,
+    helo: &str,
+    mode: TlsMode,
+    tls: Option<ClientTls>,
+    message: Message,
+    timeout: Duration,
+) -> (Outcome, DeliveryInfo) {
+    let mut info = DeliveryInfo::default();
+    let mode = if tls.is_none() && mode == TlsMode::Opportunistic {
+        TlsMode::Never
+    } else {
+        mode
+    };
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            return (
+                Outcome::Deferred {
+                    code: None,
+                    text: format!("Connection refused: {e}"),
+                },
+                info,
+            );
+        }
+        Err(_) => {
+            return (
+                Outcome::Deferred {
+                    code: None,
+                    text: "Connection timed out".into(),
+                },
+                info,
+            );
+        }
+    };
+    let mut client = Client::new(helo, mode, message);
+    let mut stream: Box<dyn Stream> = Box::new(tcp);
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match tokio::time::timeout(timeout, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                let o = client.connection_lost().unwrap_or(Outcome::Deferred {
+                    code: None,
+                    text: "connection lost".into(),
+                });
+                return (o, info);
+            }
+            Ok(Ok(n)) => n,
+            Err(_) => {
+                return (
+                    Outcome::Deferred {
+                        code: None,
+                        text: "SMTP timeout".into(),
+                    },
+                    info,
+                );
+            }
+        };
+        let mut queue = client.receive(buf.get(..n).unwrap_or_default());
+        while !queue.is_empty() {
+            let action = queue.remove(0);
+            match action {
+                Action::Send(bytes) => {
+                    if let Err(e) = stream.write_all(&bytes).await {
+                        return (
+                            Outcome::Deferred {
+                                code: None,
+                                text: format!("send failed: {e}"),
+                            },
+                            info,
+                        );
+                    }
+                }
+                Action::Done(outcome) => {
+                    let _ = stream.write_all(b"QUIT\r\n").await;
+                    let _ = stream.shutdown().await;
+                    return (outcome, info);
+                }
+                Action::StartTls => {
+                    let Some(tls) = tls.clone() else {
+                        return (client.tls_failed("no TLS configuration"), info);
+                    };
+                    let connector = tokio_rustls::TlsConnector::from(tls.config);
+                    match tokio::time::timeout(timeout, connector.connect(tls.server_name, stream))
+                        .await
+                    {
+                        Ok(Ok(tls_stream)) => {
+                            info.tls = Some(tls_description(tls_stream.get_ref().1));
+                            stream = Box::new(tls_stream);
+                            queue.extend(client.tls_started());
+                        }
+                        Ok(Err(e)) => {
+                            let why = e
+                                .get_ref()
+                                .map_or_else(|| e.to_string(), ToString::to_string);
+                            return (
+                                client.tls_failed(format!(
+                                    "(SSL_connect) {}",
+                                    strip_rustls_prefix(&why)
+                                )),
+                                info,
+                            );
+                        }
+                        Err(_) => return (client.tls_failed("(SSL_connect) timed out"), info),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// rustls wraps verifier errors as "invalid peer certificate: Other(...)" / "...: General(...)";
+/// keep the verifier's own words, which carry Exim's texts.
+fn strip_rustls_prefix(s: &str) -> String {
+    for prefix in [
+        "invalid peer certificate: Other(OtherError(",
+        "invalid peer certificate: ",
+    ] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            return rest.trim_end_matches("))").to_string();
+        }
+    }
+    s.to_string()
+}
