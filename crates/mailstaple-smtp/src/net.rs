@@ -279,21 +279,25 @@ async fn handle(tcp: TcpStream, peer: SocketAddr, options: &ServerOptions) {
     let _ = stream.shutdown().await;
 }
 
-/// Client TLS parameters for one delivery.
+/// Client TLS parameters for one delivery: the OCSP policy's per-connection configuration (its
+/// verifier checks the chain, the name and the staple) and the name to check.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClientTls {
-    /// The rustls configuration (with the OCSP policy's certificate verifier).
-    pub config: Arc<rustls::ClientConfig>,
+    /// The policy's connection: its rustls configuration, and after the handshake its verdict.
+    pub connection: Arc<mailstaple_policy::tls::PolicyConnection>,
     /// The name the certificate must match.
     pub server_name: ServerName<'static>,
 }
 
 impl ClientTls {
     /// TLS parameters.
-    pub fn new(config: Arc<rustls::ClientConfig>, server_name: ServerName<'static>) -> Self {
+    pub fn new(
+        connection: mailstaple_policy::tls::PolicyConnection,
+        server_name: ServerName<'static>,
+    ) -> Self {
         ClientTls {
-            config,
+            connection: Arc::new(connection),
             server_name,
         }
     }
@@ -305,6 +309,12 @@ impl ClientTls {
 pub struct DeliveryInfo {
     /// Exim's `X=` field when TLS was used.
     pub tls: Option<String>,
+    /// Exim's `$tls_out_ocsp` (0, 1, 3, 4) when TLS was attempted.
+    pub ocsp: Option<u8>,
+    /// Whether the certificate was verified (`CV=yes`).
+    pub cert_verified: bool,
+    /// Whether the failure was a TLS failure (Exim's errno -37).
+    pub tls_failure: bool,
 }
 
 /// Delivers `message` to `addr` over SMTP, with STARTTLS per `mode` and `tls`.
@@ -390,32 +400,86 @@ pub async fn deliver(
                     let Some(tls) = tls.clone() else {
                         return (client.tls_failed("no TLS configuration"), info);
                     };
-                    let connector = tokio_rustls::TlsConnector::from(tls.config);
-                    match tokio::time::timeout(timeout, connector.connect(tls.server_name, stream))
-                        .await
-                    {
-                        Ok(Ok(tls_stream)) => {
+                    let connector = tokio_rustls::TlsConnector::from(tls.connection.config());
+                    let handshake =
+                        tokio::time::timeout(timeout, connector.connect(tls.server_name, stream))
+                            .await;
+                    let (result, tls_stream) = match handshake {
+                        Ok(Ok(s)) => (Ok(()), Some(s)),
+                        Ok(Err(e)) => (Err(strip_rustls_prefix(&e.to_string())), None),
+                        Err(_) => (Err("(SSL_connect) timed out".to_string()), None),
+                    };
+                    // The policy turns the handshake and the staple into go-on or defer: the
+                    // one place OCSP decides the delivery.
+                    let verdict = tls.connection.conclude(
+                        result
+                            .as_ref()
+                            .map(|_| ())
+                            .map_err(|e| e as &dyn std::fmt::Display),
+                    );
+                    info.ocsp = Some(verdict.tls_out_ocsp().value());
+                    match (verdict, tls_stream) {
+                        (mailstaple_policy::Delivery::Proceed { .. }, Some(tls_stream)) => {
                             info.tls = Some(tls_description(tls_stream.get_ref().1));
+                            info.cert_verified = true;
                             stream = Box::new(tls_stream);
                             queue.extend(client.tls_started());
                         }
-                        Ok(Err(e)) => {
-                            let why = e
-                                .get_ref()
-                                .map_or_else(|| e.to_string(), ToString::to_string);
-                            return (
-                                client.tls_failed(format!(
-                                    "(SSL_connect) {}",
-                                    strip_rustls_prefix(&why)
-                                )),
-                                info,
-                            );
+                        (mailstaple_policy::Delivery::Defer { message, .. }, _) => {
+                            info.tls_failure = true;
+                            let text = message
+                                .strip_prefix("TLS session: ")
+                                .unwrap_or(&message)
+                                .to_string();
+                            return (client.tls_failed(text), info);
                         }
-                        Err(_) => return (client.tls_failed("(SSL_connect) timed out"), info),
+                        (_, None) => {
+                            info.tls_failure = true;
+                            return (client.tls_failed(result.err().unwrap_or_default()), info);
+                        }
+                        _ => {
+                            info.tls_failure = true;
+                            return (client.tls_failed("unexpected TLS state"), info);
+                        }
                     }
                 }
             }
         }
+    }
+}
+
+/// The Exim-style main-log line for one recipient of a delivery: `=>` delivered, `==` deferred,
+/// `**` failed, e.g. `=> b@y.test H=mx.test [127.0.0.1] X=TLS1.3:...:256 CV=yes OCSP=4 C="250 OK"`
+/// or `== b@y.test H=mx.test [127.0.0.1] defer (-37): TLS session: (SSL_connect) Required TLS
+/// certificate status not received`.
+pub fn log_line(
+    rcpt: &str,
+    host: &str,
+    addr: SocketAddr,
+    outcome: &Outcome,
+    info: &DeliveryInfo,
+) -> String {
+    let h = format!("H={host} [{}]", addr.ip());
+    let ocsp = info.ocsp.map(|o| format!(" OCSP={o}")).unwrap_or_default();
+    match outcome {
+        Outcome::Delivered { reply, .. } => {
+            let x = info
+                .tls
+                .as_ref()
+                .map(|t| {
+                    format!(
+                        " X={t} CV={}",
+                        if info.cert_verified { "yes" } else { "no" }
+                    )
+                })
+                .unwrap_or_default();
+            format!("=> {rcpt} {h}{x}{ocsp} C=\"{reply}\"")
+        }
+        Outcome::Deferred { text, .. } if info.tls_failure => {
+            format!("== {rcpt} {h} defer (-37): {text}")
+        }
+        Outcome::Deferred { text, .. } => format!("== {rcpt} {h}: {text}"),
+        Outcome::Failed { text, .. } => format!("** {rcpt} {h}: {text}"),
     }
 }
 

@@ -1,5 +1,5 @@
-//! The tokio drivers over loopback: STARTTLS with rustls on both sides, durable spooling, and
-//! outcomes.
+//! The tokio drivers over loopback: STARTTLS with rustls on both sides (the OCSP policy's
+//! verifier on the client), durable spooling, outcomes and Exim-style log lines.
 
 // Test helpers work on the tests' own data: a failure is a test failure.
 #![allow(
@@ -12,10 +12,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mailstaple_policy::tls::PolicyClient;
+use mailstaple_policy::{Decision, Mode, TrustStore};
 use mailstaple_smtp::client::{Message, Outcome, TlsMode};
-use mailstaple_smtp::net::{ClientTls, ServerOptions, deliver, serve};
+use mailstaple_smtp::net::{ClientTls, DeliveryInfo, ServerOptions, deliver, log_line, serve};
 use mailstaple_smtp::spool::Spool;
-use mailstaple_testpki::{KeyAlg, NOW, Pki};
+use mailstaple_testpki::{KeyAlg, NOW, Pki, Status};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 
 #[derive(Debug)]
@@ -30,7 +32,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-fn server_tls(pki: &Pki) -> Arc<rustls::ServerConfig> {
+fn server_tls(pki: &Pki, staple: Option<Vec<u8>>) -> Arc<rustls::ServerConfig> {
     let chain = vec![
         CertificateDer::from(pki.leaf.der.clone()),
         CertificateDer::from(pki.intermediate.der.clone()),
@@ -40,23 +42,17 @@ fn server_tls(pki: &Pki) -> Arc<rustls::ServerConfig> {
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
-        .with_single_cert_with_ocsp(chain, key, pki.response().build())
+        .with_single_cert_with_ocsp(chain, key, staple.unwrap_or_default())
         .unwrap();
     Arc::new(cfg)
 }
 
-fn client_tls(pki: &Pki) -> ClientTls {
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from(pki.root.der.clone()))
-        .unwrap();
-    let cfg = rustls::ClientConfig::builder_with_details(provider(), Arc::new(FixedTime))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+fn client_tls(pki: &Pki, mode: Mode) -> ClientTls {
+    let trust = TrustStore::from_der([pki.root.der.clone()]);
+    let client = PolicyClient::new(trust, provider(), Arc::new(FixedTime)).unwrap();
+    let connection = client.connect(Decision::fixed(mode)).unwrap();
     ClientTls::new(
-        Arc::new(cfg),
+        connection,
         ServerName::try_from("mail.example.test").unwrap(),
     )
 }
@@ -95,24 +91,42 @@ fn spooled(dir: &tempfile::TempDir) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn starttls_delivery_is_spooled_before_250() {
-    let pki = Pki::shared(KeyAlg::EcdsaP256);
-    let (addr, dir, _stop) = start(Some(server_tls(pki))).await;
-    let (outcome, info) = deliver(
+async fn send(
+    addr: std::net::SocketAddr,
+    mode: TlsMode,
+    tls: Option<ClientTls>,
+) -> (Outcome, DeliveryInfo) {
+    deliver(
         addr,
         "client.test",
-        TlsMode::Required,
-        Some(client_tls(pki)),
+        mode,
+        tls,
         message(),
         Duration::from_secs(10),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_delivery_with_a_good_staple_is_spooled() {
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let (addr, dir, _stop) = start(Some(server_tls(pki, Some(pki.response().build())))).await;
+    let (outcome, info) = send(
+        addr,
+        TlsMode::Required,
+        Some(client_tls(pki, Mode::Require)),
     )
     .await;
     assert!(
         matches!(outcome, Outcome::Delivered { tls: true, .. }),
         "{outcome:?}"
     );
-    assert!(info.tls.unwrap().starts_with("TLS1.3:"));
+    let line = log_line("b@y.test", "mail.example.test", addr, &outcome, &info);
+    assert!(
+        line.starts_with("=> b@y.test H=mail.example.test [127.0.0.1] X=TLS1.3:"),
+        "{line}"
+    );
+    assert!(line.contains(" CV=yes OCSP=4 C=\"250 OK id="), "{line}");
     let files = spooled(&dir);
     assert_eq!(files.len(), 1);
     assert!(files[0].contains("with ESMTPS (TLS1.3:"), "{}", files[0]);
@@ -124,16 +138,71 @@ async fn starttls_delivery_is_spooled_before_250() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_ocsp_without_staple_defers_with_exims_text() {
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let (addr, dir, _stop) = start(Some(server_tls(pki, None))).await;
+    let (outcome, info) = send(
+        addr,
+        TlsMode::Required,
+        Some(client_tls(pki, Mode::Require)),
+    )
+    .await;
+    assert_eq!(
+        log_line("b@y.test", "mail.example.test", addr, &outcome, &info),
+        "== b@y.test H=mail.example.test [127.0.0.1] defer (-37): TLS session: (SSL_connect) Required TLS certificate status not received"
+    );
+    assert_eq!(info.ocsp, Some(1));
+    assert!(spooled(&dir).is_empty());
+    // Request only: the same server gets the message, with OCSP=1.
+    let (outcome, info) = send(
+        addr,
+        TlsMode::Required,
+        Some(client_tls(pki, Mode::Request)),
+    )
+    .await;
+    assert!(
+        matches!(outcome, Outcome::Delivered { tls: true, .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(info.ocsp, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_staple_aborts_even_request_only() {
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let revoked = pki
+        .response()
+        .status(Status::Revoked {
+            time: NOW - 3600,
+            reason: Some(1),
+        })
+        .build();
+    let (addr, dir, _stop) = start(Some(server_tls(pki, Some(revoked)))).await;
+    let (outcome, info) = send(
+        addr,
+        TlsMode::Required,
+        Some(client_tls(pki, Mode::Request)),
+    )
+    .await;
+    let line = log_line("b@y.test", "mx", addr, &outcome, &info);
+    assert!(
+        line.ends_with(
+            "TLS session: (SSL_connect) Server certificate revoked; reason: keyCompromise"
+        ),
+        "{line}"
+    );
+    assert_eq!(info.ocsp, Some(3));
+    assert!(spooled(&dir).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn required_tls_defers_against_a_plain_server() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
     let (addr, dir, _stop) = start(None).await;
-    let (outcome, _) = deliver(
+    let (outcome, _) = send(
         addr,
-        "client.test",
         TlsMode::Required,
-        Some(client_tls(pki)),
-        message(),
-        Duration::from_secs(10),
+        Some(client_tls(pki, Mode::Require)),
     )
     .await;
     assert!(
@@ -141,13 +210,10 @@ async fn required_tls_defers_against_a_plain_server() {
         "{outcome:?}"
     );
     assert!(spooled(&dir).is_empty());
-    let (outcome, _) = deliver(
+    let (outcome, _) = send(
         addr,
-        "client.test",
         TlsMode::Opportunistic,
-        Some(client_tls(pki)),
-        message(),
-        Duration::from_secs(10),
+        Some(client_tls(pki, Mode::Request)),
     )
     .await;
     assert!(
@@ -160,20 +226,18 @@ async fn required_tls_defers_against_a_plain_server() {
 async fn a_certificate_the_client_does_not_trust_defers() {
     let pki = Pki::shared(KeyAlg::EcdsaP256);
     let other = Pki::shared(KeyAlg::EcdsaP384);
-    let (addr, dir, _stop) = start(Some(server_tls(pki))).await;
-    let (outcome, _) = deliver(
+    let (addr, dir, _stop) = start(Some(server_tls(pki, Some(pki.response().build())))).await;
+    let (outcome, info) = send(
         addr,
-        "client.test",
         TlsMode::Required,
-        Some(client_tls(other)),
-        message(),
-        Duration::from_secs(10),
+        Some(client_tls(other, Mode::Request)),
     )
     .await;
     assert!(
-        matches!(&outcome, Outcome::Deferred { code: None, text } if text.starts_with("TLS session: (SSL_connect)")),
+        matches!(&outcome, Outcome::Deferred { code: None, text } if text.starts_with("TLS session: ")),
         "{outcome:?}"
     );
+    assert!(info.tls_failure);
     assert!(spooled(&dir).is_empty());
 }
 
@@ -182,15 +246,7 @@ async fn nothing_listening_defers() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let (outcome, _) = deliver(
-        addr,
-        "c",
-        TlsMode::Never,
-        None,
-        message(),
-        Duration::from_secs(5),
-    )
-    .await;
+    let (outcome, _) = send(addr, TlsMode::Never, None).await;
     assert!(
         matches!(outcome, Outcome::Deferred { code: None, .. }),
         "{outcome:?}"
