@@ -111,7 +111,7 @@ fn check(args: &CheckArgs) -> i32 {
 
 /// The kernel's host name (Linux), standing in for Exim's default `primary_hostname`, which is
 /// the `uname` node name.
-fn kernel_hostname() -> Option<String> {
+pub(crate) fn kernel_hostname() -> Option<String> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
     let name = name.trim();
     (!name.is_empty()).then(|| name.to_owned())
@@ -123,7 +123,7 @@ fn kernel_hostname() -> Option<String> {
 /// "Name or service not known" and "No address associated with hostname" mean the name has no
 /// address (Exim ERROR); every other failure, including "Temporary failure in name resolution",
 /// is treated as temporary (DEFER), so an unexpected failure never reads as "not found".
-struct SystemResolver;
+pub(crate) struct SystemResolver;
 
 impl Resolver for SystemResolver {
     fn resolve(&self, name: &str) -> Resolution {
@@ -157,7 +157,7 @@ fn classify_resolver_error(e: &io::Error) -> Resolution {
 /// `/32 host LOCAL` entries of `/proc/net/fib_trie` (the kernel's local routing table, which holds
 /// exactly the addresses configured on interfaces). This needs no libc call and no socket.
 /// Neither file readable: an error, so `@[]` defers.
-struct ProcInterfaces;
+pub(crate) struct ProcInterfaces;
 
 impl InterfaceAddrs for ProcInterfaces {
     fn interface_addrs(&self) -> Result<Vec<IpAddr>, String> {

@@ -1,0 +1,176 @@
+//! `mailstaple send`: deliver one message to one host, with Exim's OCSP and TLS options.
+
+use std::io::Read as _;
+use std::net::{SocketAddr, ToSocketAddrs as _};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow};
+use mailstaple_hostlist::{Env, Host, NamedLists};
+use mailstaple_ocsp::Time;
+use mailstaple_policy::tls::PolicyClient;
+use mailstaple_policy::{ClientPolicy, Options, TrustStore};
+use mailstaple_smtp::client::{Message, Outcome, TlsMode};
+use mailstaple_smtp::net::{ClientTls, deliver, log_line};
+use rustls::pki_types::{ServerName, UnixTime};
+
+use crate::hostlist_cmd::{ProcInterfaces, SystemResolver, kernel_hostname};
+
+/// Exit codes (sysexits): delivered, deferred (EX_TEMPFAIL), failed (EX_UNAVAILABLE).
+const DELIVERED: i32 = 0;
+const DEFERRED: i32 = 75;
+const FAILED: i32 = 69;
+
+/// Deliver one message to one host over SMTP, requesting or requiring an OCSP staple.
+///
+/// The host lists have Exim's syntax and meaning and are matched against the host name given
+/// with --host and its address. A host in --hosts-require-ocsp must staple a proof that is
+/// authentic, current and good for its certificate, or the message is deferred (exit 75) with
+/// Exim's reason; such a host also requires TLS. Exit 0 delivered, 75 deferred, 69 failed,
+/// 2 usage error.
+#[derive(clap::Args, Debug)]
+pub(crate) struct SendArgs {
+    /// The host to deliver to (name or address); its certificate must match this name.
+    #[arg(long)]
+    host: String,
+    /// Connect to this address instead of resolving --host (as when a router supplied it).
+    #[arg(long)]
+    address: Option<std::net::IpAddr>,
+    /// The SMTP port.
+    #[arg(long, default_value_t = 25)]
+    port: u16,
+    /// The envelope sender (empty for the null sender).
+    #[arg(long)]
+    from: String,
+    /// An envelope recipient (repeatable).
+    #[arg(long, required = true)]
+    to: Vec<String>,
+    /// Exim host list: request and require a verified OCSP proof (default: unset).
+    #[arg(long)]
+    hosts_require_ocsp: Option<String>,
+    /// Exim host list: request an OCSP proof (default: `*`).
+    #[arg(long)]
+    hosts_request_ocsp: Option<String>,
+    /// Exim host list: require TLS (default: unset).
+    #[arg(long)]
+    hosts_require_tls: Option<String>,
+    /// Trust anchors: a PEM file, a directory of PEM files, or `system`.
+    #[arg(long, default_value = "system")]
+    tls_verify_certificates: String,
+    /// The name to greet with (default: this machine's host name).
+    #[arg(long)]
+    helo: Option<String>,
+    /// Seconds to wait for each network step.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    /// Judge certificates and staples at this time instead of the clock (RFC 3339 or seconds).
+    #[arg(long, hide = true, value_parser = crate::input::parse_time)]
+    now: Option<Time>,
+    /// The message (RFC 5322, headers and body); `-` or nothing reads standard input.
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+struct FixedTime(UnixTime);
+
+impl rustls::time_provider::TimeProvider for FixedTime {
+    fn current_time(&self) -> Option<UnixTime> {
+        Some(self.0)
+    }
+}
+
+pub(crate) fn run(args: SendArgs) -> i32 {
+    match prepare(&args) {
+        Ok((addr, options, data)) => {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("mailstaple send: cannot start the runtime: {e}");
+                    return DEFERRED;
+                }
+            };
+            runtime.block_on(send(&args, addr, &options, data))
+        }
+        Err(e) => crate::usage_error(&e),
+    }
+}
+
+fn prepare(args: &SendArgs) -> Result<(SocketAddr, Options, Vec<u8>)> {
+    let mut options = Options::default();
+    options.hosts_require_ocsp.clone_from(&args.hosts_require_ocsp);
+    if let Some(list) = &args.hosts_request_ocsp {
+        options.hosts_request_ocsp = Some(list.clone());
+    }
+    options.hosts_require_tls.clone_from(&args.hosts_require_tls);
+    options.tls_verify_certificates.clone_from(&args.tls_verify_certificates);
+    let data = match args.file.as_deref() {
+        None => read_stdin()?,
+        Some(p) if p.as_os_str() == "-" => read_stdin()?,
+        Some(p) => std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
+    };
+    let addr = match args.address {
+        Some(ip) => SocketAddr::new(ip, args.port),
+        None => (args.host.as_str(), args.port)
+            .to_socket_addrs()
+            .with_context(|| format!("cannot resolve {}", args.host))?
+            .next()
+            .ok_or_else(|| anyhow!("{} has no address", args.host))?,
+    };
+    Ok((addr, options, data))
+}
+
+fn read_stdin() -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    std::io::stdin().read_to_end(&mut data).context("cannot read the message from standard input")?;
+    Ok(data)
+}
+
+async fn send(args: &SendArgs, addr: SocketAddr, options: &Options, data: Vec<u8>) -> i32 {
+    let policy = match ClientPolicy::new(options, &NamedLists::new()) {
+        Ok(p) => p,
+        Err(e) => return crate::usage_error(&anyhow!("{e}")),
+    };
+    let host_name = args.host.clone();
+    let host = Host::new(addr.ip()).with_name(&host_name);
+    let resolver = SystemResolver;
+    let interfaces = ProcInterfaces;
+    let primary = kernel_hostname().unwrap_or_else(|| "localhost".into());
+    let env = Env::new().with_resolver(&resolver).with_interfaces(&interfaces).with_primary_hostname(&primary);
+    let decision = policy.decide(&host, &env);
+    let mode = if decision.tls_required { TlsMode::Required } else { TlsMode::Opportunistic };
+    let time: Arc<dyn rustls::time_provider::TimeProvider> = match args.now {
+        Some(t) => Arc::new(FixedTime(UnixTime::since_unix_epoch(Duration::from_secs(
+            u64::try_from(t.unix()).unwrap_or(0),
+        )))),
+        None => Arc::new(rustls::time_provider::DefaultTimeProvider),
+    };
+    let tls = (|| -> Result<ClientTls> {
+        let trust = TrustStore::load(&options.tls_verify_certificates).map_err(|e| anyhow!("{e}"))?;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let client = PolicyClient::new(trust, provider, time).map_err(|e| anyhow!("{e}"))?;
+        let connection = client.connect(decision.clone()).map_err(|e| anyhow!("{e}"))?;
+        let name = ServerName::try_from(host_name.clone()).map_err(|e| anyhow!("{host_name}: {e}"))?;
+        Ok(ClientTls::new(connection, name))
+    })();
+    let tls = match tls {
+        Ok(t) => Some(t),
+        Err(e) if mode == TlsMode::Required => return crate::usage_error(&e.context("TLS is required")),
+        Err(e) => {
+            eprintln!("mailstaple send: TLS unavailable ({e:#}); delivering in clear text if the host allows");
+            None
+        }
+    };
+    let helo = args.helo.clone().unwrap_or(primary.clone());
+    let message = Message::new(args.from.clone(), args.to.clone(), data);
+    eprintln!("mailstaple send: {} [{}] OCSP {:?}, TLS {}", host_name, addr.ip(), decision.mode, if decision.tls_required { "required" } else { "opportunistic" });
+    let (outcome, info) = deliver(addr, &helo, mode, tls, message, Duration::from_secs(args.timeout)).await;
+    for rcpt in &args.to {
+        println!("{}", log_line(rcpt, &host_name, addr, &outcome, &info));
+    }
+    match outcome {
+        Outcome::Delivered { .. } => DELIVERED,
+        Outcome::Failed { .. } => FAILED,
+        _ => DEFERRED,
+    }
+}
