@@ -1,0 +1,450 @@
+//! `mailstaple fetch`: keep OCSP proofs fresh, once (cron, replacing `ocsp_fetch.pl`), as a
+//! check (monitoring), or as a daemon for many certificates.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use mailstaple_fetch::daemon::{DaemonEnv, Level, load_config, run_blocking};
+use mailstaple_fetch::{Checked, Error, ErrorClass, FetchOptions, OneShot, Target, one_shot};
+use mailstaple_ocsp::{CertStatus, Time};
+use rustls_pki_types::UnixTime;
+use serde_json::Value;
+
+use crate::input::parse_time;
+
+/// Fetch, verify and atomically install OCSP proofs.
+///
+/// One-shot (default): exit 0 a new proof was written or the installed one is still fresh;
+/// 1 the responder answered but the proof is invalid or not good (installed file untouched);
+/// 2 usage error or local file problem; 3 network or responder failure (untouched);
+/// 4 the certificate has no OCSP URL and none was given.
+///
+/// `--check`: 0 ok, 1 warning, 2 critical. `--daemon --config FILE`: many certificates,
+/// SIGHUP reloads, SIGTERM stops. `--status`: the daemon's status file, 0 ok, 1 warning,
+/// 2 critical.
+#[derive(clap::Args, Debug)]
+pub(crate) struct FetchArgs {
+    /// The certificate (PEM, first block, or DER).
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// Its issuer (PEM or DER).
+    #[arg(long)]
+    issuer: Option<PathBuf>,
+    /// The proof file to install (DER), as Exim's `tls_ocsp_file`.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The responder URL (default: from the certificate's AIA extension).
+    #[arg(long)]
+    url: Option<String>,
+    /// Fetch even if the installed proof is still fresh.
+    #[arg(long)]
+    force: bool,
+    /// Send a random nonce and require it in the answer.
+    #[arg(long)]
+    nonce: bool,
+    /// Always POST (default: GET for requests of at most 255 encoded bytes).
+    #[arg(long)]
+    post: bool,
+    /// Report the installed proof's state instead of fetching (0 ok, 1 warning, 2 critical).
+    #[arg(long)]
+    check: bool,
+    /// With --check: warn when less than this percentage of the proof's window is left.
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u8).range(1..=100))]
+    warn: u8,
+    /// Run as a daemon for the certificates of --config.
+    #[arg(long)]
+    daemon: bool,
+    /// The daemon's configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Show the daemon's status file (from --status-file or the `status` setting of --config).
+    #[arg(long)]
+    status: bool,
+    /// The status file to read with --status.
+    #[arg(long)]
+    status_file: Option<PathBuf>,
+    /// With --status or --check: print JSON.
+    #[arg(long)]
+    json: bool,
+    /// Connect timeout in seconds.
+    #[arg(long, default_value_t = 10)]
+    connect_timeout: u64,
+    /// Total timeout of one exchange in seconds.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+    /// Largest response accepted, in bytes.
+    #[arg(long, default_value_t = 65536)]
+    max_body: usize,
+    /// Act as if the time were this (RFC 3339 or epoch seconds); for tests.
+    #[arg(long, hide = true, value_parser = parse_time)]
+    now: Option<Time>,
+}
+
+/// Runs the command and returns the exit code.
+pub(crate) fn run(args: FetchArgs) -> i32 {
+    let modes = [args.check, args.daemon, args.status]
+        .iter()
+        .filter(|m| **m)
+        .count();
+    if modes > 1 {
+        return usage("--check, --daemon and --status are exclusive");
+    }
+    if args.daemon {
+        daemon(&args)
+    } else if args.status {
+        status(&args)
+    } else if args.check {
+        check(&args)
+    } else {
+        fetch_once(&args)
+    }
+}
+
+fn usage(msg: &str) -> i32 {
+    eprintln!("mailstaple fetch: {msg}");
+    2
+}
+
+fn now_secs(args: &FetchArgs) -> i64 {
+    match args.now {
+        Some(t) => t.unix(),
+        None => SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+    }
+}
+
+fn unix(secs: i64) -> UnixTime {
+    UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+}
+
+fn env_var(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok())
+        .filter(|v| !v.is_empty())
+}
+
+fn options(args: &FetchArgs) -> FetchOptions {
+    let mut o = FetchOptions::default();
+    o.http.connect_timeout = Duration::from_secs(args.connect_timeout.max(1));
+    o.http.total_timeout = Duration::from_secs(args.timeout.max(1));
+    o.http.max_body = args.max_body;
+    o.http.force_post = args.post;
+    o.http.proxy = env_var(&["http_proxy", "HTTP_PROXY"]);
+    o.http.no_proxy = no_proxy();
+    o
+}
+
+fn no_proxy() -> Vec<String> {
+    env_var(&["no_proxy", "NO_PROXY"])
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The three files of one-shot and check modes, or a usage error.
+fn target(args: &FetchArgs) -> Result<Target, i32> {
+    let (Some(cert), Some(issuer), Some(out)) = (&args.cert, &args.issuer, &args.out) else {
+        return Err(usage("--cert, --issuer and --out are required"));
+    };
+    if args.config.is_some() || args.status_file.is_some() {
+        return Err(usage(
+            "--config and --status-file go with --daemon or --status",
+        ));
+    }
+    Target::load(cert, issuer, out.clone(), args.url.clone()).map_err(|e| usage(&e.to_string()))
+}
+
+fn describe(c: &Checked) -> String {
+    let v = c.validity();
+    format!(
+        "thisUpdate {}, valid until {}, refresh due after {}",
+        c.this_update(),
+        Time::from_unix(v.end),
+        Time::from_unix(v.midpoint())
+    )
+}
+
+fn fetch_once(args: &FetchArgs) -> i32 {
+    if args.json {
+        return usage("--json goes with --check or --status");
+    }
+    let target = match target(args) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let nonce = if args.nonce {
+        match crate::random_bytes::<16>() {
+            Ok(n) => Some(n),
+            Err(e) => return crate::usage_error(&e),
+        }
+    } else {
+        None
+    };
+    let out = target.out.display().to_string();
+    match one_shot(
+        &target,
+        &options(args),
+        unix(now_secs(args)),
+        nonce.as_ref().map(|n| &n[..]),
+        args.force,
+    ) {
+        Ok(OneShot::Installed(c)) => {
+            println!("installed: a new proof in {out}: {}", describe(&c));
+            0
+        }
+        Ok(OneShot::StillFresh(c)) => {
+            println!(
+                "fresh: the proof in {out} is still fresh, nothing fetched: {}",
+                describe(&c)
+            );
+            0
+        }
+        Err(e) => report_error(&e, args),
+    }
+}
+
+fn report_error(e: &Error, args: &FetchArgs) -> i32 {
+    match e.class() {
+        ErrorClass::NoUrl => {
+            let cert = args.cert.as_deref().map(Path::display);
+            println!(
+                "no OCSP URL in {}: nothing to fetch (normal since public CAs retired OCSP)",
+                cert.map_or_else(String::new, |c| c.to_string())
+            );
+            4
+        }
+        ErrorClass::Invalid => {
+            eprintln!("mailstaple fetch: {e}; the installed proof is unchanged");
+            1
+        }
+        ErrorClass::Network => {
+            eprintln!("mailstaple fetch: {e}; the installed proof is unchanged");
+            3
+        }
+        _ => usage(&e.to_string()),
+    }
+}
+
+fn check(args: &FetchArgs) -> i32 {
+    if args.force || args.nonce || args.post {
+        return usage("--force, --nonce and --post do not go with --check");
+    }
+    let target = match target(args) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let now = now_secs(args);
+    let out = target.out.display().to_string();
+    let (code, text, fields): (i32, String, Value) = match std::fs::read(&target.out) {
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && matches!(target.responder_url(), Err(Error::NoOcspUrl)) =>
+        {
+            (
+                0,
+                format!("no OCSP URL in the certificate and no proof in {out}: nothing to staple"),
+                Value::Null,
+            )
+        }
+        Err(e) => (2, format!("cannot read {out}: {e}"), Value::Null),
+        Ok(bytes) => match target.check(&bytes, unix(now), &FetchOptions::default().policy, None) {
+            Err(Error::NotGood(s)) => (
+                2,
+                format!("{out}: the certificate is {}", status_name(&s)),
+                Value::Null,
+            ),
+            Err(e) => (2, format!("{out}: {e}"), Value::Null),
+            Ok(c) => {
+                let v = c.validity();
+                let left = v.end.saturating_sub(now);
+                let pct = if v.length() > 0 {
+                    left.saturating_mul(100) / v.length()
+                } else {
+                    0
+                };
+                let fields = serde_json::json!({
+                    "this_update": c.this_update().to_string(),
+                    "valid_until": Time::from_unix(v.end).to_string(),
+                    "seconds_left": left.max(0),
+                    "percent_left": pct.max(0),
+                });
+                if left <= 0 {
+                    (
+                        2,
+                        format!("{out}: the proof expired at {}", Time::from_unix(v.end)),
+                        fields,
+                    )
+                } else if pct < i64::from(args.warn) {
+                    (
+                        1,
+                        format!(
+                            "{out}: {} left ({pct}% of its window), until {}",
+                            span(left),
+                            Time::from_unix(v.end)
+                        ),
+                        fields,
+                    )
+                } else {
+                    (
+                        0,
+                        format!(
+                            "{out}: good, {} left ({pct}% of its window), until {}",
+                            span(left),
+                            Time::from_unix(v.end)
+                        ),
+                        fields,
+                    )
+                }
+            }
+        },
+    };
+    let label = ["OK", "WARNING", "CRITICAL"]
+        .get(usize::try_from(code).unwrap_or(2))
+        .copied()
+        .unwrap_or("CRITICAL");
+    if args.json {
+        let mut obj =
+            serde_json::json!({ "state": label.to_lowercase(), "message": text, "file": out });
+        if let (Some(o), Value::Object(f)) = (obj.as_object_mut(), fields) {
+            o.extend(f);
+        }
+        println!("{obj}");
+    } else {
+        println!("OCSP {label} - {text}");
+    }
+    code
+}
+
+fn status_name(s: &CertStatus) -> &'static str {
+    s.name()
+}
+
+fn span(secs: i64) -> String {
+    if secs >= 86_400 {
+        format!("{}d{}h", secs / 86_400, secs % 86_400 / 3_600)
+    } else if secs >= 3_600 {
+        format!("{}h{}m", secs / 3_600, secs % 3_600 / 60)
+    } else {
+        format!("{}m{}s", secs / 60, secs % 60)
+    }
+}
+
+fn daemon(args: &FetchArgs) -> i32 {
+    if args.cert.is_some() || args.issuer.is_some() || args.out.is_some() || args.url.is_some() {
+        return usage("--daemon takes its certificates from --config");
+    }
+    let Some(path) = &args.config else {
+        return usage("--daemon needs --config FILE");
+    };
+    let config = match load_config(path) {
+        Ok(c) => c,
+        Err(e) => return usage(&format!("{}: {e}", path.display())),
+    };
+    let seed = match crate::random_bytes::<8>() {
+        Ok(b) => u64::from_le_bytes(b),
+        Err(e) => return crate::usage_error(&e),
+    };
+    let fixed = args.now.map(Time::unix);
+    let clock: mailstaple_fetch::daemon::Clock = Arc::new(move || {
+        fixed.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        })
+    });
+    let log: mailstaple_fetch::daemon::LogSink = Arc::new(|level, msg: &str| {
+        let tag = match level {
+            Level::Info => "",
+            Level::Warn => "warning: ",
+            _ => "error: ",
+        };
+        eprintln!("mailstaple fetch: {tag}{msg}");
+    });
+    let mut env = DaemonEnv::new(clock, seed, log);
+    env.proxy = env_var(&["http_proxy", "HTTP_PROXY"]);
+    env.no_proxy = no_proxy();
+    eprintln!(
+        "mailstaple fetch: daemon started with {} certificates",
+        config.entries.len()
+    );
+    match run_blocking(config, Some(path), env) {
+        Ok(s) => {
+            eprintln!(
+                "mailstaple fetch: stopped ({} installed, {} failed fetches)",
+                s.installed, s.failed
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("mailstaple fetch: {e}");
+            if e.class() == ErrorClass::Local { 2 } else { 3 }
+        }
+    }
+}
+
+fn status(args: &FetchArgs) -> i32 {
+    let path = match (&args.status_file, &args.config) {
+        (Some(p), _) => p.clone(),
+        (None, Some(c)) => match load_config(c) {
+            Ok(cfg) => match cfg.status_file {
+                Some(p) => p,
+                None => return usage(&format!("{} sets no `status` file", c.display())),
+            },
+            Err(e) => return usage(&format!("{}: {e}", c.display())),
+        },
+        (None, None) => return usage("--status needs --status-file or --config"),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => return usage(&format!("cannot read {}: {e}", path.display())),
+    };
+    let v: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return usage(&format!("{}: not a status file: {e}", path.display())),
+    };
+    let code = match v.get("worst").and_then(Value::as_str) {
+        Some("ok") => 0,
+        Some("warning") => 1,
+        _ => 2,
+    };
+    if args.json {
+        println!("{v}");
+        return code;
+    }
+    println!(
+        "status at {}",
+        v.get("generated_at").and_then(Value::as_str).unwrap_or("?")
+    );
+    println!(
+        "{:<20} {:<8} {:<9} {:<21} {:<21} {:>5}  LAST ERROR",
+        "NAME", "HEALTH", "STATE", "VALID UNTIL", "NEXT REFRESH", "FAILS"
+    );
+    let s = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).unwrap_or("-").to_owned();
+    for c in v
+        .get("certificates")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        println!(
+            "{:<20} {:<8} {:<9} {:<21} {:<21} {:>5}  {}",
+            s(c, "name"),
+            s(c, "health"),
+            s(c, "state"),
+            s(c, "valid_until"),
+            s(c, "next_refresh"),
+            c.get("consecutive_failures")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            s(c, "last_error"),
+        );
+    }
+    code
+}
