@@ -6,9 +6,12 @@
 #![forbid(unsafe_code)]
 
 mod demo;
+mod fetch_cmd;
 mod hostlist_cmd;
 mod input;
 mod ocsp_cmd;
+mod respond_cmd;
+mod send_cmd;
 
 use std::process::ExitCode;
 
@@ -26,9 +29,15 @@ struct Cli {
 enum Cmd {
     /// Show the OCSP core at work on an embedded default (no network, no files needed).
     Demo(demo::DemoArgs),
+    /// Fetch, verify and atomically install OCSP proofs (one-shot, check, daemon).
+    Fetch(fetch_cmd::FetchArgs),
     /// Inspect, verify and request OCSP responses.
     #[command(subcommand)]
     Ocsp(ocsp_cmd::OcspCmd),
+    /// Answer OCSP requests (RFC 6960 / RFC 5019) from an OpenSSL `ca` index.
+    Respond(respond_cmd::RespondArgs),
+    /// Deliver one message to one host, requesting or requiring an OCSP staple.
+    Send(send_cmd::SendArgs),
     /// Evaluate Exim host lists.
     #[command(subcommand)]
     Hostlist(hostlist_cmd::HostlistCmd),
@@ -38,8 +47,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.cmd {
         Cmd::Demo(a) => demo::run(a),
+        Cmd::Fetch(a) => fetch_cmd::run(a),
         Cmd::Ocsp(c) => ocsp_cmd::run(c),
+        Cmd::Respond(a) => respond_cmd::run(a),
         Cmd::Hostlist(c) => hostlist_cmd::run(c),
+        Cmd::Send(a) => send_cmd::run(a),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -83,7 +83,10 @@ impl rustls::time_provider::TimeProvider for FixedTime {
 pub(crate) fn run(args: SendArgs) -> i32 {
     match prepare(&args) {
         Ok((addr, options, data)) => {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("mailstaple send: cannot start the runtime: {e}");
@@ -98,12 +101,18 @@ pub(crate) fn run(args: SendArgs) -> i32 {
 
 fn prepare(args: &SendArgs) -> Result<(SocketAddr, Options, Vec<u8>)> {
     let mut options = Options::default();
-    options.hosts_require_ocsp.clone_from(&args.hosts_require_ocsp);
+    options
+        .hosts_require_ocsp
+        .clone_from(&args.hosts_require_ocsp);
     if let Some(list) = &args.hosts_request_ocsp {
         options.hosts_request_ocsp = Some(list.clone());
     }
-    options.hosts_require_tls.clone_from(&args.hosts_require_tls);
-    options.tls_verify_certificates.clone_from(&args.tls_verify_certificates);
+    options
+        .hosts_require_tls
+        .clone_from(&args.hosts_require_tls);
+    options
+        .tls_verify_certificates
+        .clone_from(&args.tls_verify_certificates);
     let data = match args.file.as_deref() {
         None => read_stdin()?,
         Some(p) if p.as_os_str() == "-" => read_stdin()?,
@@ -122,7 +131,9 @@ fn prepare(args: &SendArgs) -> Result<(SocketAddr, Options, Vec<u8>)> {
 
 fn read_stdin() -> Result<Vec<u8>> {
     let mut data = Vec::new();
-    std::io::stdin().read_to_end(&mut data).context("cannot read the message from standard input")?;
+    std::io::stdin()
+        .read_to_end(&mut data)
+        .context("cannot read the message from standard input")?;
     Ok(data)
 }
 
@@ -136,9 +147,16 @@ async fn send(args: &SendArgs, addr: SocketAddr, options: &Options, data: Vec<u8
     let resolver = SystemResolver;
     let interfaces = ProcInterfaces;
     let primary = kernel_hostname().unwrap_or_else(|| "localhost".into());
-    let env = Env::new().with_resolver(&resolver).with_interfaces(&interfaces).with_primary_hostname(&primary);
+    let env = Env::new()
+        .with_resolver(&resolver)
+        .with_interfaces(&interfaces)
+        .with_primary_hostname(&primary);
     let decision = policy.decide(&host, &env);
-    let mode = if decision.tls_required { TlsMode::Required } else { TlsMode::Opportunistic };
+    let mode = if decision.tls_required {
+        TlsMode::Required
+    } else {
+        TlsMode::Opportunistic
+    };
     let time: Arc<dyn rustls::time_provider::TimeProvider> = match args.now {
         Some(t) => Arc::new(FixedTime(UnixTime::since_unix_epoch(Duration::from_secs(
             u64::try_from(t.unix()).unwrap_or(0),
@@ -146,25 +164,51 @@ async fn send(args: &SendArgs, addr: SocketAddr, options: &Options, data: Vec<u8
         None => Arc::new(rustls::time_provider::DefaultTimeProvider),
     };
     let tls = (|| -> Result<ClientTls> {
-        let trust = TrustStore::load(&options.tls_verify_certificates).map_err(|e| anyhow!("{e}"))?;
+        let trust =
+            TrustStore::load(&options.tls_verify_certificates).map_err(|e| anyhow!("{e}"))?;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let client = PolicyClient::new(trust, provider, time).map_err(|e| anyhow!("{e}"))?;
-        let connection = client.connect(decision.clone()).map_err(|e| anyhow!("{e}"))?;
-        let name = ServerName::try_from(host_name.clone()).map_err(|e| anyhow!("{host_name}: {e}"))?;
+        let connection = client
+            .connect(decision.clone())
+            .map_err(|e| anyhow!("{e}"))?;
+        let name =
+            ServerName::try_from(host_name.clone()).map_err(|e| anyhow!("{host_name}: {e}"))?;
         Ok(ClientTls::new(connection, name))
     })();
     let tls = match tls {
         Ok(t) => Some(t),
-        Err(e) if mode == TlsMode::Required => return crate::usage_error(&e.context("TLS is required")),
+        Err(e) if mode == TlsMode::Required => {
+            return crate::usage_error(&e.context("TLS is required"));
+        }
         Err(e) => {
-            eprintln!("mailstaple send: TLS unavailable ({e:#}); delivering in clear text if the host allows");
+            eprintln!(
+                "mailstaple send: TLS unavailable ({e:#}); delivering in clear text if the host allows"
+            );
             None
         }
     };
     let helo = args.helo.clone().unwrap_or(primary.clone());
     let message = Message::new(args.from.clone(), args.to.clone(), data);
-    eprintln!("mailstaple send: {} [{}] OCSP {:?}, TLS {}", host_name, addr.ip(), decision.mode, if decision.tls_required { "required" } else { "opportunistic" });
-    let (outcome, info) = deliver(addr, &helo, mode, tls, message, Duration::from_secs(args.timeout)).await;
+    eprintln!(
+        "mailstaple send: {} [{}] OCSP {:?}, TLS {}",
+        host_name,
+        addr.ip(),
+        decision.mode,
+        if decision.tls_required {
+            "required"
+        } else {
+            "opportunistic"
+        }
+    );
+    let (outcome, info) = deliver(
+        addr,
+        &helo,
+        mode,
+        tls,
+        message,
+        Duration::from_secs(args.timeout),
+    )
+    .await;
     for rcpt in &args.to {
         println!("{}", log_line(rcpt, &host_name, addr, &outcome, &info));
     }

@@ -1,0 +1,85 @@
+//! The crate's one error type. Every variant is a problem with the operator's configuration or
+//! the machine (files, keys, certificates, the listening socket): nothing a client sends is ever
+//! an error here, it is an OCSP answer.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Why the responder could not be set up or could not reload its index.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read (operator's or machine's fault).
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A line of `index.txt` is malformed (operator's fault; the whole file is refused).
+    Index {
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A certificate does not decode (operator's fault).
+    Certificate {
+        /// Which certificate: `CA` or `signer`.
+        which: &'static str,
+        /// The decoder's complaint.
+        source: mailstaple_ocsp::Error,
+    },
+    /// A PEM file has no usable block, or its base64 is broken (operator's fault).
+    Pem {
+        /// What was expected.
+        what: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+    /// The private key is not an RSA (2048 to 8192 bits), ECDSA P-256/P-384/P-521 or Ed25519 key
+    /// in PKCS#8, SEC1 or PKCS#1 form (operator's fault).
+    UnsupportedKey,
+    /// The private key does not belong to the signer certificate (operator's fault).
+    KeyMismatch,
+    /// The delegated signer certificate was not issued by the CA (its issuer name is not the CA's
+    /// subject): clients would reject every response (operator's fault).
+    SignerNotIssuedByCa,
+    /// The delegated signer certificate lacks the id-kp-OCSPSigning extended key usage: clients
+    /// would reject every response (operator's fault).
+    SignerNotAuthorized,
+    /// A setting is out of range (caller's fault).
+    Config(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            Error::Index { line, why } => write!(f, "index line {line}: {why}"),
+            Error::Certificate { which, source } => write!(f, "{which} certificate does not decode: {source}"),
+            Error::Pem { what, why } => write!(f, "{what}: {why}"),
+            Error::UnsupportedKey => f.write_str(
+                "the signer key is not an RSA, ECDSA (P-256, P-384, P-521) or Ed25519 private key in PKCS#8, SEC1 or PKCS#1 form",
+            ),
+            Error::KeyMismatch => f.write_str("the signer key does not match the signer certificate's public key"),
+            Error::SignerNotIssuedByCa => {
+                f.write_str("the signer certificate's issuer is not the CA certificate's subject")
+            }
+            Error::SignerNotAuthorized => {
+                f.write_str("the delegated signer certificate lacks the id-kp-OCSPSigning extended key usage")
+            }
+            Error::Config(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Certificate { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The responder's signing key: loading it (PEM or DER; PKCS#8, SEC1 `EC PRIVATE KEY`, PKCS#1
+//! `RSA PRIVATE KEY`) and signing `tbsResponseData` with aws-lc-rs.
+//!
+//! | key | signature algorithm |
+//! |---|---|
+//! | RSA 2048 to 8192 bits | sha256WithRSAEncryption (PKCS#1 v1.5) |
+//! | ECDSA P-256 / P-384 / P-521 | ecdsa-with-SHA256 / SHA384 / SHA512, DER signatures |
+//! | Ed25519 | Ed25519 |
+//!
+//! The randomness of ECDSA signatures comes from aws-lc-rs itself.
+
+use std::fmt;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
+
+use crate::Error;
+
+/// `sha256WithRSAEncryption` with NULL parameters (RFC 4055).
+const ALG_RSA_SHA256: &[u8] = &[
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00,
+];
+/// `ecdsa-with-SHA256`, parameters absent (RFC 5758).
+const ALG_ECDSA_SHA256: &[u8] = &[
+    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+];
+/// `ecdsa-with-SHA384`.
+const ALG_ECDSA_SHA384: &[u8] = &[
+    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03,
+];
+/// `ecdsa-with-SHA512`.
+const ALG_ECDSA_SHA512: &[u8] = &[
+    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04,
+];
+/// `id-Ed25519` (RFC 8410).
+const ALG_ED25519: &[u8] = &[0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
+
+enum Key {
+    Rsa(RsaKeyPair),
+    Ecdsa(EcdsaKeyPair, &'static [u8]),
+    Ed25519(Ed25519KeyPair),
+}
+
+/// A private key that signs OCSP responses.
+pub struct SigningKey {
+    key: Key,
+    rng: SystemRandom,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("algorithm", &self.algorithm_name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// Loads a key from a file's contents: PEM (`PRIVATE KEY`, `EC PRIVATE KEY` or
+    /// `RSA PRIVATE KEY`; other blocks such as `EC PARAMETERS` are skipped) or DER (PKCS#8, SEC1
+    /// or PKCS#1). Encrypted keys are not supported.
+    pub fn from_file_contents(bytes: &[u8]) -> Result<SigningKey, Error> {
+        let text = std::str::from_utf8(bytes)
+            .ok()
+            .filter(|t| t.contains("-----BEGIN "));
+        let Some(text) = text else {
+            return SigningKey::from_der(bytes);
+        };
+        for label in ["PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY"] {
+            if let Some(der) = crate::pem::block(text, label)? {
+                return match label {
+                    "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der)
+                        .map(Key::Rsa)
+                        .map_err(|_| Error::UnsupportedKey),
+                    "EC PRIVATE KEY" => ecdsa(&der).ok_or(Error::UnsupportedKey),
+                    _ => pkcs8(&der).ok_or(Error::UnsupportedKey),
+                }
+                .map(SigningKey::wrap);
+            }
+        }
+        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            return Err(Error::Pem {
+                what: "signer key",
+                why: "encrypted keys are not supported".to_owned(),
+            });
+        }
+        Err(Error::Pem {
+            what: "signer key",
+            why: "no PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block".to_owned(),
+        })
+    }
+
+    /// Loads a DER key: PKCS#8, SEC1 or PKCS#1.
+    pub fn from_der(der: &[u8]) -> Result<SigningKey, Error> {
+        pkcs8(der)
+            .or_else(|| ecdsa(der))
+            .or_else(|| RsaKeyPair::from_der(der).ok().map(Key::Rsa))
+            .map(SigningKey::wrap)
+            .ok_or(Error::UnsupportedKey)
+    }
+
+    fn wrap(key: Key) -> SigningKey {
+        SigningKey {
+            key,
+            rng: SystemRandom::new(),
+        }
+    }
+
+    /// The public key as it appears in a certificate's subjectPublicKey BIT STRING.
+    pub fn public_key(&self) -> &[u8] {
+        match &self.key {
+            Key::Rsa(k) => k.public_key().as_ref(),
+            Key::Ecdsa(k, _) => k.public_key().as_ref(),
+            Key::Ed25519(k) => k.public_key().as_ref(),
+        }
+    }
+
+    /// The DER `AlgorithmIdentifier` of the signatures this key makes.
+    pub fn signature_algorithm(&self) -> &'static [u8] {
+        match &self.key {
+            Key::Rsa(_) => ALG_RSA_SHA256,
+            Key::Ecdsa(_, alg) => alg,
+            Key::Ed25519(_) => ALG_ED25519,
+        }
+    }
+
+    /// A short name: `RSA-SHA256`, `ECDSA-SHA256` and so on, or `Ed25519`.
+    pub fn algorithm_name(&self) -> &'static str {
+        match &self.key {
+            Key::Rsa(_) => "RSA-SHA256",
+            Key::Ecdsa(_, a) if *a == ALG_ECDSA_SHA256 => "ECDSA-SHA256",
+            Key::Ecdsa(_, a) if *a == ALG_ECDSA_SHA384 => "ECDSA-SHA384",
+            Key::Ecdsa(..) => "ECDSA-SHA512",
+            Key::Ed25519(_) => "Ed25519",
+        }
+    }
+
+    /// Signs `message`; `None` only if the cryptographic library fails.
+    pub fn sign(&self, message: &[u8]) -> Option<Vec<u8>> {
+        match &self.key {
+            Key::Rsa(k) => {
+                let mut out = vec![0; k.public_modulus_len()];
+                k.sign(&signature::RSA_PKCS1_SHA256, &self.rng, message, &mut out)
+                    .ok()?;
+                Some(out)
+            }
+            Key::Ecdsa(k, _) => k.sign(&self.rng, message).ok().map(|s| s.as_ref().to_vec()),
+            Key::Ed25519(k) => Some(k.sign(message).as_ref().to_vec()),
+        }
+    }
+}
+
+fn pkcs8(der: &[u8]) -> Option<Key> {
+    if let Ok(k) = RsaKeyPair::from_pkcs8(der) {
+        return Some(Key::Rsa(k));
+    }
+    if let Ok(k) = Ed25519KeyPair::from_pkcs8(der) {
+        return Some(Key::Ed25519(k));
+    }
+    ecdsa(der)
+}
+
+/// An ECDSA key in PKCS#8 or SEC1 form, on whichever curve it is.
+fn ecdsa(der: &[u8]) -> Option<Key> {
+    let curves: [(&'static signature::EcdsaSigningAlgorithm, &'static [u8]); 3] = [
+        (&signature::ECDSA_P256_SHA256_ASN1_SIGNING, ALG_ECDSA_SHA256),
+        (&signature::ECDSA_P384_SHA384_ASN1_SIGNING, ALG_ECDSA_SHA384),
+        (&signature::ECDSA_P521_SHA512_ASN1_SIGNING, ALG_ECDSA_SHA512),
+    ];
+    curves.into_iter().find_map(|(alg, id)| {
+        EcdsaKeyPair::from_private_key_der(alg, der)
+            .ok()
+            .map(|k| Key::Ecdsa(k, id))
+    })
+}

@@ -1,0 +1,216 @@
+//! `mailstaple respond`: the OCSP responder of `mailstaple-responder` on a port.
+//!
+//! Reads the CA certificate, the signer certificate and key and the index, checks that they fit
+//! together, prints `listening on http://ADDR/` on standard output once the port is bound, and
+//! serves until SIGTERM or SIGINT (exit 0). SIGHUP reloads the index, which is also reloaded
+//! when the file changes. Log lines go to standard error.
+//!
+//! Exit codes: 0 after a graceful shutdown; 1 if the address cannot be bound or the runtime
+//! fails; 2 for a usage error or a file that cannot be read or does not fit.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mailstaple_ocsp::Time;
+use mailstaple_responder::{
+    Clock, Responder, ResponderConfig, ResponderIdKind, Server, ServerConfig, ShiftedClock,
+    SigningKey, SystemClock, certificate_der, load_index,
+};
+
+use crate::input::parse_time;
+
+/// Answer OCSP requests (RFC 6960 / RFC 5019, GET and POST) from an OpenSSL `ca` index.
+#[derive(clap::Args, Debug)]
+pub(crate) struct RespondArgs {
+    /// The OpenSSL `ca` database (`index.txt`: V, R and E lines). Reloaded when it changes and
+    /// on SIGHUP; a file that does not parse is reported and the previous one kept.
+    #[arg(long)]
+    index: PathBuf,
+    /// The CA certificate whose certificates are answered for (PEM or DER).
+    #[arg(long)]
+    ca: PathBuf,
+    /// The signer certificate: a delegated responder certificate issued by the CA, with the
+    /// OCSPSigning extended key usage, embedded in every response. Default: the CA signs.
+    #[arg(long)]
+    signer_cert: Option<PathBuf>,
+    /// The signer's private key: PEM or DER, PKCS#8, SEC1 (`EC PRIVATE KEY`) or PKCS#1
+    /// (`RSA PRIVATE KEY`); RSA, ECDSA P-256/P-384/P-521 or Ed25519.
+    #[arg(long)]
+    signer_key: PathBuf,
+    /// The address and port to listen on. Loopback unless you say otherwise.
+    #[arg(long, default_value = "127.0.0.1:8888")]
+    listen: SocketAddr,
+    /// How long each response is valid (nextUpdate minus thisUpdate): `90s`, `30m`, `12h`, `7d`
+    /// or seconds. Responses are re-signed every half of it.
+    #[arg(long, default_value = "1d", value_parser = parse_duration)]
+    validity: Duration,
+    /// Name the signer by its subject (ResponderID byName) instead of its key hash.
+    #[arg(long)]
+    responder_id_by_name: bool,
+    /// The most connections served at once; more wait in the kernel's backlog.
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
+    /// Time allowed for a request head, for its body, and for each write to make progress.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 16 * 1024)]
+    max_request_size: usize,
+    /// For tests: the responder's clock starts at this time (RFC 3339 or seconds since the epoch)
+    /// instead of the system time.
+    #[arg(long, hide = true, value_parser = parse_time)]
+    now: Option<Time>,
+    /// For tests: how often the index file is checked for changes.
+    #[arg(long, hide = true, default_value = "1s", value_parser = parse_duration)]
+    reload_interval: Duration,
+}
+
+/// Runs the responder and returns the exit code.
+pub(crate) fn run(args: RespondArgs) -> i32 {
+    init_logging();
+    let clock: Arc<dyn Clock> = match args.now {
+        Some(t) => Arc::new(ShiftedClock::starting_at(t)),
+        None => Arc::new(SystemClock),
+    };
+    let responder = match build(&args, clock.now()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mailstaple respond: {e}");
+            return 2;
+        }
+    };
+    log::info!(
+        "signing as {} ({}, {}), {} certificates in {}, responses valid for {}s",
+        responder.signer_subject(),
+        responder.algorithm_name(),
+        if responder.is_delegated() {
+            "delegated responder"
+        } else {
+            "the CA itself"
+        },
+        responder.index_len(),
+        args.index.display(),
+        args.validity.as_secs(),
+    );
+    if responder.signer_not_after() < clock.now() {
+        log::warn!(
+            "the signer certificate expired at {}: clients will reject the responses",
+            responder.signer_not_after()
+        );
+    }
+    if !args.listen.ip().is_loopback() {
+        log::warn!(
+            "listening on {}, which is not a loopback address",
+            args.listen.ip()
+        );
+    }
+    let mut config = ServerConfig::default();
+    config.max_connections = args.max_connections;
+    config.header_timeout = args.timeout;
+    config.body_timeout = args.timeout;
+    config.write_timeout = args.timeout;
+    config.max_request_size = args.max_request_size;
+    config.reload_interval = args.reload_interval;
+    let server = Server::new(Arc::new(responder), config, clock).watch_index(args.index.clone());
+    let result = server.run_blocking(args.listen, |addr| {
+        use std::io::Write as _;
+        println!("listening on http://{addr}/");
+        let _ = std::io::stdout().flush();
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("mailstaple respond: cannot serve on {}: {e}", args.listen);
+            1
+        }
+    }
+}
+
+fn in_file(p: &Path) -> impl Fn(mailstaple_responder::Error) -> String + '_ {
+    move |e| format!("{}: {e}", p.display())
+}
+
+fn build(args: &RespondArgs, now: Time) -> Result<Responder, String> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let ca = certificate_der(&read(&args.ca)?).map_err(in_file(&args.ca))?;
+    let signer = match &args.signer_cert {
+        Some(p) => Some(certificate_der(&read(p)?).map_err(in_file(p))?),
+        None => None,
+    };
+    let key = SigningKey::from_file_contents(&read(&args.signer_key)?)
+        .map_err(in_file(&args.signer_key))?;
+    let index = load_index(&args.index).map_err(in_file(&args.index))?;
+    let mut config = ResponderConfig::default();
+    config.validity_secs = args.validity.as_secs();
+    if args.responder_id_by_name {
+        config.responder_id = ResponderIdKind::ByName;
+    }
+    Responder::new(&ca, signer.as_deref(), key, index, &config, now).map_err(|e| e.to_string())
+}
+
+/// `90`, `90s`, `30m`, `12h`, `7d`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (digits, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, ""), |i| s.split_at(i));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 90s, 30m, 12h or 7d"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s, m, h or d)")),
+    };
+    n.checked_mul(scale)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{s:?} is too long"))
+}
+
+/// Log records of level info and above, to standard error.
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Info
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!(
+                "mailstaple respond: {}: {}",
+                record.level().as_str().to_ascii_lowercase(),
+                record.args()
+            );
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+fn init_logging() {
+    static LOGGER: StderrLogger = StderrLogger;
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(parse_duration("12h").unwrap(), Duration::from_secs(43_200));
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604_800));
+        for bad in ["", "h", "1w", "1.5h", "-1", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}
