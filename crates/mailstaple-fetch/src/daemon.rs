@@ -430,7 +430,7 @@ pub async fn run(
                         let level = match e {
                             Error::NoOcspUrl => Level::Info,
                             // An authentic "revoked" or "unknown" needs the operator now.
-                            Error::NotGood(_) => Level::Error,
+                            Error::NotGood(_) | Error::RevokedInstalled(_) => Level::Error,
                             _ => Level::Warn,
                         };
                         (env.log)(level, &format!("[{}] fetch failed: {e}", slot.entry.name));

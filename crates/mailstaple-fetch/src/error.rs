@@ -41,6 +41,9 @@ pub enum Error {
     Invalid(mailstaple_verify::Error),
     /// Responder: an authentic proof whose status is not good (revoked or unknown).
     NotGood(Status),
+    /// Responder: an authentic, current proof says the certificate is revoked. It was installed
+    /// (replacing the good one) so that the server stops stapling a proof the CA has withdrawn.
+    RevokedInstalled(Status),
     /// Responder: we sent a nonce and the answer does not carry it.
     NonceMismatch,
     /// Responder: the proof is older (thisUpdate) than the installed one.
@@ -95,6 +98,7 @@ impl Error {
             Error::Invalid(mailstaple_verify::Error::NotSuccessful(_)) => ErrorClass::Network,
             Error::Invalid(_)
             | Error::NotGood(_)
+            | Error::RevokedInstalled(_)
             | Error::NonceMismatch
             | Error::OlderThanInstalled { .. } => ErrorClass::Invalid,
         }
@@ -131,6 +135,18 @@ impl fmt::Display for Error {
             Error::ResponderStatus(s) => write!(f, "responder refused: {s}"),
             Error::Invalid(e) => write!(f, "proof rejected: {e}"),
             Error::NotGood(s) => write!(f, "certificate status is {}", s.name()),
+            Error::RevokedInstalled(s) => match s {
+                Status::Revoked { time, reason } => write!(
+                    f,
+                    "certificate REVOKED at {time}{}; the revoked proof was installed so that the server stops stapling",
+                    reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                ),
+                other => write!(
+                    f,
+                    "certificate status is {}; the proof was installed",
+                    other.name()
+                ),
+            },
             Error::NonceMismatch => f.write_str("the answer does not carry the nonce we sent"),
             Error::OlderThanInstalled { new, installed } => write!(
                 f,

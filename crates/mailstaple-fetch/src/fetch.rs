@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use mailstaple_ocsp::{CertId, CertView, HashAlgorithm, Time, build_request};
-use mailstaple_verify::{Policy, VerifiedStaple, verify};
+use mailstaple_verify::{Policy, Status, VerifiedStaple, verify};
 use rustls_pki_types::UnixTime;
 
 use crate::Error;
@@ -168,7 +168,10 @@ pub struct FetchOptions {
 /// Fetches a proof for `target`, verifies it at `now` and installs it atomically unless it is
 /// older than `installed` (the installed proof's thisUpdate, if one is known).
 ///
-/// On any error the installed file is untouched.
+/// On any error the installed file is untouched, with one exception: an authentic, current
+/// `revoked` answer newer than the installed proof is installed and reported as
+/// [`Error::RevokedInstalled`], because keeping a good proof the CA has withdrawn would have the
+/// server staple a lie.
 pub async fn fetch_and_install(
     target: &Target,
     opts: &FetchOptions,
@@ -179,6 +182,24 @@ pub async fn fetch_and_install(
     let url = target.responder_url()?;
     let request = target.request(nonce)?;
     let body = exchange(&url, &request, &opts.http).await?;
+    // An authentic, current revocation for this certificate (newer than what is installed)
+    // replaces the installed good proof: the server must stop stapling what the CA withdrew.
+    // The server staple provider never staples a revoked proof, and logs it at error level.
+    if let Ok(staple) = verify(&body, &target.cert, &target.issuer, now, &opts.policy)
+        && matches!(staple.status(), Status::Revoked { .. })
+        && nonce.is_none_or(|n| staple.nonce() == Some(n))
+        && installed.is_none_or(|old| staple.this_update() >= old)
+    {
+        let out = target.out.clone();
+        let bytes = body.clone();
+        tokio::task::spawn_blocking(move || install_atomic(&out, &bytes))
+            .await
+            .map_err(|e| Error::Io {
+                path: target.out.display().to_string(),
+                error: std::io::Error::other(e.to_string()),
+            })??;
+        return Err(Error::RevokedInstalled(staple.status()));
+    }
     let checked = target.check(&body, now, &opts.policy, nonce)?;
     if let Some(old) = installed
         && checked.this_update() < old

@@ -285,7 +285,9 @@ fn proof_older_than_installed() {
 }
 
 #[test]
-fn revoked_and_unknown() {
+fn revoked_replaces_the_good_proof_and_unknown_does_not() {
+    // An authentic, current revocation newer than the installed proof is installed: the server
+    // must stop stapling the withdrawn good proof (it never staples a revoked one).
     let body = pki()
         .response()
         .status(Status::Revoked {
@@ -293,7 +295,23 @@ fn revoked_and_unknown() {
             reason: Some(1),
         })
         .build();
-    must_fail(Reply::Ok(body), ErrorClass::Invalid, |e| {
+    let r = Responder::fixed(Reply::Ok(body.clone()));
+    let c = case(r.url());
+    let e = one_shot(&c.target, &opts(), at(NOW), None, false).expect_err("revoked");
+    assert!(matches!(e, Error::RevokedInstalled(_)), "{e:?}");
+    assert_eq!(e.class(), ErrorClass::Invalid);
+    assert!(e.to_string().contains("REVOKED"), "{e}");
+    assert_eq!(out_bytes(&c), body);
+    // A revocation older than the installed proof is not news: refused, file untouched.
+    let stale = pki()
+        .response()
+        .this_update(NOW - 3 * HOUR)
+        .status(Status::Revoked {
+            time: NOW - DAY,
+            reason: Some(1),
+        })
+        .build();
+    must_fail(Reply::Ok(stale), ErrorClass::Invalid, |e| {
         matches!(e, Error::NotGood(_))
     });
     let body = pki().response().status(Status::Unknown).build();

@@ -185,11 +185,12 @@ fn good_revoked_unknown_by_get_and_post() {
         );
         let e = one_shot(&revoked, &opts, now, None, false).unwrap_err();
         assert!(
-            matches!(e, Error::NotGood(CertStatus::Revoked { .. })),
+            matches!(e, Error::RevokedInstalled(CertStatus::Revoked { .. })),
             "{e:?}"
         );
         assert_eq!(e.class(), ErrorClass::Invalid);
-        assert!(!revoked.out.exists());
+        // The authentic revocation is installed, so that a server stops stapling.
+        assert!(revoked.out.exists());
 
         let unknown = target(
             dir.path(),

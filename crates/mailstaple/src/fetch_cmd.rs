@@ -16,7 +16,8 @@ use crate::input::parse_time;
 /// Fetch, verify and atomically install OCSP proofs.
 ///
 /// One-shot (default): exit 0 a new proof was written or the installed one is still fresh;
-/// 1 the responder answered but the proof is invalid or not good (installed file untouched);
+/// 1 the responder answered but the proof is invalid or not good (installed file untouched,
+/// except that an authentic, current revocation replaces it, so the server stops stapling);
 /// 2 usage error or local file problem; 3 network or responder failure (untouched);
 /// 4 the certificate has no OCSP URL and none was given.
 ///
