@@ -38,8 +38,22 @@ fn tls_description(conn: &rustls::CommonState) -> String {
     format!("{version}:{suite}:{bits}")
 }
 
-/// Called after each server-side TLS handshake; returns extra log text such as `OCSP=4`.
-pub type TlsReporter = Arc<dyn Fn(&rustls::ServerConnection) -> String + Send + Sync>;
+/// Called after a server-side TLS handshake with its connection; returns text to add to the
+/// reception log line (for example what the staple provider did on that connection).
+pub type TlsReporter = Box<dyn FnOnce(&rustls::ServerConnection) -> String + Send>;
+
+/// Where the server's TLS configuration comes from: one per connection, so that a staple
+/// provider can record what it did on each (Exim's `$tls_in_ocsp`).
+pub trait ServerTls: Send + Sync {
+    /// The configuration for one new connection, and its reporter.
+    fn for_connection(&self) -> (Arc<rustls::ServerConfig>, Option<TlsReporter>);
+}
+
+impl ServerTls for Arc<rustls::ServerConfig> {
+    fn for_connection(&self) -> (Arc<rustls::ServerConfig>, Option<TlsReporter>) {
+        (Arc::clone(self), None)
+    }
+}
 
 /// Server options.
 #[derive(Clone)]
@@ -53,14 +67,11 @@ pub struct ServerOptions {
     pub spool: Arc<Spool>,
     /// The TLS configuration for STARTTLS (with the staple provider as its certificate
     /// resolver); `None` disables STARTTLS.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub tls: Option<Arc<dyn ServerTls>>,
     /// How long to wait for each command or data chunk (Exim's smtp_receive_timeout: 5 min).
     pub read_timeout: Duration,
     /// Most connections served at once; more are refused with a 421.
     pub max_connections: usize,
-    /// Called after each TLS handshake with the connection state, to report per-connection OCSP
-    /// facts (e.g. `$tls_in_ocsp`); returns text for the log line (e.g. `OCSP=4`), or empty.
-    pub on_tls: Option<TlsReporter>,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -77,7 +88,7 @@ impl ServerOptions {
     pub fn new(
         hostname: impl Into<String>,
         spool: Arc<Spool>,
-        tls: Option<Arc<rustls::ServerConfig>>,
+        tls: Option<Arc<dyn ServerTls>>,
     ) -> Self {
         ServerOptions {
             hostname: hostname.into(),
@@ -86,7 +97,6 @@ impl ServerOptions {
             tls,
             read_timeout: Duration::from_secs(300),
             max_connections: 100,
-            on_tls: None,
         }
     }
 }
@@ -182,9 +192,10 @@ async fn handle(tcp: TcpStream, peer: SocketAddr, options: &ServerOptions) {
                     break 'conn;
                 }
                 Event::StartTls(r) => {
-                    let Some(tls) = options.tls.clone() else {
+                    let Some(source) = options.tls.as_ref() else {
                         break 'conn;
                     };
+                    let (tls, reporter) = source.for_connection();
                     if stream.write_all(r.to_wire().as_bytes()).await.is_err() {
                         break 'conn;
                     }
@@ -195,8 +206,8 @@ async fn handle(tcp: TcpStream, peer: SocketAddr, options: &ServerOptions) {
                         Ok(Ok(tls_stream)) => {
                             let (_, conn) = tls_stream.get_ref();
                             tls_info = tls_description(conn);
-                            if let Some(f) = &options.on_tls {
-                                ocsp_info = f(conn);
+                            if let Some(report) = reporter {
+                                ocsp_info = report(conn);
                             }
                             stream = Box::new(tls_stream);
                             session.tls_started();

@@ -15,7 +15,9 @@ use std::time::Duration;
 use mailstaple_policy::tls::PolicyClient;
 use mailstaple_policy::{Decision, Mode, TrustStore};
 use mailstaple_smtp::client::{Message, Outcome, TlsMode};
-use mailstaple_smtp::net::{ClientTls, DeliveryInfo, ServerOptions, deliver, log_line, serve};
+use mailstaple_smtp::net::{
+    ClientTls, DeliveryInfo, ServerOptions, ServerTls, deliver, log_line, serve,
+};
 use mailstaple_smtp::spool::Spool;
 use mailstaple_testpki::{KeyAlg, NOW, Pki, Status};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
@@ -69,7 +71,11 @@ async fn start(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let options = ServerOptions::new("mx.test", spool, tls);
+    let options = ServerOptions::new(
+        "mx.test",
+        spool,
+        tls.map(|t| Arc::new(t) as Arc<dyn ServerTls>),
+    );
     tokio::spawn(serve(listener, options, async move {
         let _ = rx.await;
     }));
