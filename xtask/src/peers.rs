@@ -25,6 +25,9 @@ struct Peer {
     programs: &'static [&'static str],
     package: &'static str,
     version_args: &'static [&'static str],
+    /// A command that must succeed for the peer to count as present (when the program alone
+    /// says too little, e.g. a Perl module).
+    probe: Option<&'static [&'static str]>,
 }
 
 const PEERS: &[Peer] = &[
@@ -32,32 +35,59 @@ const PEERS: &[Peer] = &[
         programs: &["openssl"],
         package: "openssl",
         version_args: &["version"],
+        probe: None,
     },
     Peer {
         programs: &["gnutls-cli"],
         package: "gnutls-bin",
         version_args: &["--version"],
+        probe: None,
     },
     Peer {
         programs: &["exim", "exim4"],
         package: "exim4-daemon-heavy",
         version_args: &["-bV"],
+        probe: None,
     },
     Peer {
         programs: &["swaks"],
         package: "swaks",
         version_args: &["--version"],
+        probe: None,
+    },
+    // swaks --tls needs Perl's Net::SSLeay, which --no-install-recommends leaves out.
+    Peer {
+        programs: &["perl"],
+        package: "libnet-ssleay-perl",
+        version_args: &[
+            "-MNet::SSLeay",
+            "-e",
+            "print \"Net::SSLeay $Net::SSLeay::VERSION\"",
+        ],
+        probe: Some(&["perl", "-MNet::SSLeay", "-e", "1"]),
     },
     // Freezes the clock of `openssl ocsp` in the differential tests.
     Peer {
         programs: &["faketime"],
         package: "faketime",
         version_args: &["--version"],
+        probe: None,
     },
 ];
 
 impl Peer {
     fn find(&self) -> Option<PathBuf> {
+        if let Some([program, args @ ..]) = self.probe {
+            let ok = std::process::Command::new(program)
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                return None;
+            }
+        }
         self.programs
             .iter()
             .find_map(|program| util::find_program(program))
