@@ -63,6 +63,13 @@ fn main() -> Result<()> {
 
 fn generate(corpus: &Path, pair_dir: &Path) -> Result<()> {
     write_seeds(&corpus.join("ocsp_parse"), &parse_seeds()?)?;
+    // The responder harness's requests, made by the harness itself (its CA key is fixed).
+    let requests: Vec<(String, Vec<u8>)> = mailstaple_responder::fuzzing::seeds()
+        .into_iter()
+        .enumerate()
+        .map(|(i, der)| seed(&format!("request-{i}"), der))
+        .collect();
+    write_seeds(&corpus.join("responder_request"), &requests)?;
 
     let pki = Pki::new(KeyAlg::EcdsaP256);
     let seeds = verify_seeds(&pki);

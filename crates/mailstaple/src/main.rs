@@ -12,6 +12,7 @@ mod input;
 mod ocsp_cmd;
 mod respond_cmd;
 mod send_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,8 @@ enum Cmd {
     Respond(respond_cmd::RespondArgs),
     /// Deliver one message to one host, requesting or requiring an OCSP staple.
     Send(send_cmd::SendArgs),
+    /// Receive mail over SMTP, stapling verified OCSP proofs in STARTTLS.
+    Serve(serve_cmd::ServeArgs),
     /// Evaluate Exim host lists.
     #[command(subcommand)]
     Hostlist(hostlist_cmd::HostlistCmd),
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Cmd::Respond(a) => respond_cmd::run(a),
         Cmd::Hostlist(c) => hostlist_cmd::run(c),
         Cmd::Send(a) => send_cmd::run(a),
+        Cmd::Serve(a) => serve_cmd::run(a),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
@@ -70,4 +74,35 @@ pub(crate) fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
         .and_then(|mut f| f.read_exact(&mut buf))
         .map_err(|e| anyhow::anyhow!("cannot read /dev/urandom: {e}"))?;
     Ok(buf)
+}
+
+/// Log records of level info and above go to standard error as `mailstaple CMD: level: text`.
+struct StderrLogger(std::sync::OnceLock<&'static str>);
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Info
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!(
+                "mailstaple {}: {}: {}",
+                self.0.get().copied().unwrap_or("-"),
+                record.level().as_str().to_ascii_lowercase(),
+                record.args()
+            );
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Sends `log` records to standard error, prefixed with the command's name.
+pub(crate) fn init_logging(command: &'static str) {
+    static LOGGER: StderrLogger = StderrLogger(std::sync::OnceLock::new());
+    let _ = LOGGER.0.set(command);
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
 }

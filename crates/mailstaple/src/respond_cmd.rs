@@ -69,7 +69,7 @@ pub(crate) struct RespondArgs {
 
 /// Runs the responder and returns the exit code.
 pub(crate) fn run(args: RespondArgs) -> i32 {
-    init_logging();
+    crate::init_logging("respond");
     let clock: Arc<dyn Clock> = match args.now {
         Some(t) => Arc::new(ShiftedClock::starting_at(t)),
         None => Arc::new(SystemClock),
@@ -168,34 +168,6 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     n.checked_mul(scale)
         .map(Duration::from_secs)
         .ok_or_else(|| format!("{s:?} is too long"))
-}
-
-/// Log records of level info and above, to standard error.
-struct StderrLogger;
-
-impl log::Log for StderrLogger {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::Level::Info
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            eprintln!(
-                "mailstaple respond: {}: {}",
-                record.level().as_str().to_ascii_lowercase(),
-                record.args()
-            );
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-fn init_logging() {
-    static LOGGER: StderrLogger = StderrLogger;
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(log::LevelFilter::Info);
-    }
 }
 
 #[cfg(test)]

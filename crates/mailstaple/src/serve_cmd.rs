@@ -1,0 +1,195 @@
+//! `mailstaple serve`: an SMTP server whose STARTTLS staples verified OCSP proofs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow};
+use mailstaple_ocsp::Time;
+use mailstaple_server::{Config, DEFAULT_POLL_INTERVAL, Options, StapleProvider, TlsInOcsp};
+use mailstaple_smtp::net::{ServerOptions, ServerTls, TlsReporter, serve};
+use mailstaple_smtp::spool::Spool;
+use rustls::pki_types::UnixTime;
+
+/// Receive mail over SMTP, stapling OCSP proofs in STARTTLS as Exim's `tls_ocsp_file` does,
+/// done right.
+///
+/// Every proof is verified against its certificate and issuer when its file is loaded and
+/// checked against the clock at each handshake: an expired, revoked, unknown or foreign proof is
+/// never stapled. A proof file atomically replaced (as `mailstaple fetch` does) is picked up
+/// within a second, without a restart. Messages are acknowledged only once written and fsynced
+/// to the spool directory. Options take Exim's list syntax (`:` separated, `<X` changes the
+/// separator) and `$tls_sni` for per-name files.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ServeArgs {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:25")]
+    listen: SocketAddr,
+    /// Exim `tls_certificate`: PEM chain files (leaf first, then its issuer), one per key type.
+    #[arg(long)]
+    tls_certificate: Option<String>,
+    /// Exim `tls_privatekey`: the PEM keys, paired by position with the certificates.
+    #[arg(long)]
+    tls_privatekey: Option<String>,
+    /// Exim `tls_ocsp_file`: the OCSP proofs, paired by position (`PEM `/`DER ` prefixes).
+    #[arg(long)]
+    tls_ocsp_file: Option<String>,
+    /// The issuer certificates when the chain files lack them (mailstaple's own option).
+    #[arg(long)]
+    tls_ocsp_issuer: Option<String>,
+    /// Server names to load `$tls_sni` files for (repeatable).
+    #[arg(long = "sni-name")]
+    sni_names: Vec<String>,
+    /// The spool directory.
+    #[arg(long, default_value = "spool")]
+    spool: PathBuf,
+    /// Our host name in the greeting (default: this machine's host name).
+    #[arg(long)]
+    hostname: Option<String>,
+    /// Judge proofs at this time instead of the clock (RFC 3339 or seconds).
+    #[arg(long, hide = true, value_parser = crate::input::parse_time)]
+    now: Option<Time>,
+}
+
+/// The staple provider as the SMTP server's TLS source: one configuration per connection, so the
+/// log line can say what was stapled on it.
+struct ProviderTls {
+    provider: Arc<StapleProvider>,
+    template: rustls::ServerConfig,
+}
+
+impl ServerTls for ProviderTls {
+    fn for_connection(&self) -> (Arc<rustls::ServerConfig>, Option<TlsReporter>) {
+        let (config, record) = self.provider.connection_config(&self.template);
+        let report: TlsReporter =
+            Box::new(
+                move |_conn: &rustls::ServerConnection| match record.tls_in_ocsp() {
+                    TlsInOcsp::Offered => "OCSP=stapled".to_string(),
+                    TlsInOcsp::NoProof => "OCSP=none".to_string(),
+                    _ => String::new(),
+                },
+            );
+        (config, Some(report))
+    }
+}
+
+pub(crate) fn run(args: ServeArgs) -> i32 {
+    crate::init_logging("serve");
+    let prepared = match prepare(&args) {
+        Ok(p) => p,
+        Err(e) => return crate::usage_error(&e),
+    };
+    let (options, provider) = prepared;
+    let _watcher = match provider
+        .as_ref()
+        .map(|p| p.watch(DEFAULT_POLL_INTERVAL))
+        .transpose()
+    {
+        Ok(w) => w,
+        Err(e) => return crate::usage_error(&anyhow!("cannot watch the proof files: {e}")),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return crate::usage_error(&anyhow!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(args.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("mailstaple serve: cannot listen on {}: {e}", args.listen);
+                return 1;
+            }
+        };
+        let addr = listener.local_addr().map_or(args.listen, |a| a);
+        println!("listening on smtp://{addr}/");
+        log::info!(
+            "listening on {addr}; STARTTLS {}",
+            if options.tls.is_some() { "on" } else { "off" }
+        );
+        serve(listener, options, shutdown_signal()).await;
+        log::info!("stopped");
+        0
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}
+
+fn prepare(args: &ServeArgs) -> Result<(ServerOptions, Option<Arc<StapleProvider>>)> {
+    let spool = Arc::new(
+        Spool::open(&args.spool)
+            .with_context(|| format!("spool directory {}", args.spool.display()))?,
+    );
+    let hostname = args
+        .hostname
+        .clone()
+        .or_else(crate::hostlist_cmd::kernel_hostname)
+        .unwrap_or_else(|| "localhost".into());
+    let Some(cert) = &args.tls_certificate else {
+        if args.tls_privatekey.is_some() || args.tls_ocsp_file.is_some() {
+            anyhow::bail!("tls_privatekey and tls_ocsp_file need tls_certificate");
+        }
+        return Ok((ServerOptions::new(hostname, spool, None), None));
+    };
+    let mut opts = Options::new();
+    opts.set("tls_certificate", cert)
+        .map_err(|e| anyhow!("{e}"))?;
+    let key = args.tls_privatekey.as_deref().unwrap_or(cert);
+    opts.set("tls_privatekey", key)
+        .map_err(|e| anyhow!("{e}"))?;
+    if let Some(f) = &args.tls_ocsp_file {
+        opts.set("tls_ocsp_file", f).map_err(|e| anyhow!("{e}"))?;
+    }
+    if let Some(i) = &args.tls_ocsp_issuer {
+        opts.set("tls_ocsp_issuer", i).map_err(|e| anyhow!("{e}"))?;
+    }
+    let config = Config::new(&opts).map_err(|e| anyhow!("{e}"))?;
+    let crypto = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = match args.now {
+        Some(t) => {
+            let fixed = UnixTime::since_unix_epoch(Duration::from_secs(
+                u64::try_from(t.unix()).unwrap_or(0),
+            ));
+            StapleProvider::builder(config, move || fixed)
+        }
+        None => StapleProvider::builder(config, UnixTime::now),
+    }
+    .sni_names(args.sni_names.iter().cloned())
+    .crypto_provider(crypto.clone())
+    .build()
+    .map_err(|e| anyhow!("{e}"))?;
+    for status in provider.status() {
+        log::info!("{status:?}");
+    }
+    let template = rustls::ServerConfig::builder_with_provider(crypto)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow!("{e}"))?
+        .with_no_client_auth()
+        .with_cert_resolver(provider.clone());
+    let tls: Arc<dyn ServerTls> = Arc::new(ProviderTls {
+        provider: provider.clone(),
+        template,
+    });
+    Ok((
+        ServerOptions::new(hostname, spool, Some(tls)),
+        Some(provider),
+    ))
+}
