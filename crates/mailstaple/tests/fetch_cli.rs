@@ -134,7 +134,7 @@ fn one_shot_installs_then_reports_fresh() {
 }
 
 #[test]
-fn invalid_and_network_failures_leave_the_file() {
+fn invalid_and_network_failures_leave_the_file_and_a_revocation_replaces_it() {
     let dir = setup();
     let previous = pki()
         .response()
@@ -142,20 +142,6 @@ fn invalid_and_network_failures_leave_the_file() {
         .next_update(Some(NOW + HOUR))
         .build();
     std::fs::write(dir.path().join("staple.der"), &previous).unwrap();
-
-    let revoked = Responder::start(
-        200,
-        pki()
-            .response()
-            .status(Status::Revoked {
-                time: NOW - DAY,
-                reason: None,
-            })
-            .build(),
-    );
-    let o = fetch(dir.path(), &revoked.url(), NOW, &[]);
-    assert_eq!(o.status.code(), Some(1), "{o:?}");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("revoked"));
 
     let other = Responder::start(200, pki().response().cert(&pki().other_leaf).build());
     assert_eq!(
@@ -185,6 +171,24 @@ fn invalid_and_network_failures_leave_the_file() {
     assert_eq!(
         std::fs::read(dir.path().join("staple.der")).unwrap(),
         previous
+    );
+
+    // An authentic, current revocation is the exception: it replaces the good proof (exit 1),
+    // so that the server stops stapling what the CA withdrew.
+    let revocation = pki()
+        .response()
+        .status(Status::Revoked {
+            time: NOW - DAY,
+            reason: None,
+        })
+        .build();
+    let revoked = Responder::start(200, revocation.clone());
+    let o = fetch(dir.path(), &revoked.url(), NOW, &[]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("REVOKED"), "{o:?}");
+    assert_eq!(
+        std::fs::read(dir.path().join("staple.der")).unwrap(),
+        revocation
     );
 }
 
