@@ -185,7 +185,10 @@ fn invalid_and_network_failures_leave_the_file_and_a_revocation_replaces_it() {
     let revoked = Responder::start(200, revocation.clone());
     let o = fetch(dir.path(), &revoked.url(), NOW, &[]);
     assert_eq!(o.status.code(), Some(1), "{o:?}");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("REVOKED"), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("REVOKED"),
+        "{o:?}"
+    );
     assert_eq!(
         std::fs::read(dir.path().join("staple.der")).unwrap(),
         revocation
