@@ -455,6 +455,13 @@ impl Config {
                 sni: sni.map(str::to_owned),
             });
         }
+        // Found by fuzzing: `tls_certificate = :a.pem` has an empty first item, which would pair
+        // an empty certificate path with an empty key path.
+        if let Some(position) = certs.iter().position(|c| c.trim().is_empty()) {
+            return Err(Error::EmptyCertificateItem {
+                position: position + 1,
+            });
+        }
         let keys = match &self.privatekey {
             Some(e) => {
                 let expanded = e.expand(sni);

@@ -62,6 +62,11 @@ pub enum Error {
         /// The SNI name it was expanded for.
         sni: Option<String>,
     },
+    /// An item of `tls_certificate` is empty (for example a list starting with the separator).
+    EmptyCertificateItem {
+        /// The position of the empty item, from 1.
+        position: usize,
+    },
     /// A server name given to the builder is not a DNS name.
     BadSniName(String),
     /// A certificate, key or issuer file cannot be read.
@@ -134,6 +139,12 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "tls_certificate expands to an empty list for SNI \"{name}\""
+                )
+            }
+            Error::EmptyCertificateItem { position } => {
+                write!(
+                    f,
+                    "tls_certificate item {position} is empty: a file name is needed"
                 )
             }
             Error::BadSniName(name) => write!(f, "\"{name}\" is not a DNS name usable as SNI"),
