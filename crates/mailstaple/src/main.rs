@@ -5,6 +5,8 @@
 
 #![forbid(unsafe_code)]
 
+mod config;
+mod config_cmd;
 mod demo;
 mod fetch_cmd;
 mod hostlist_cmd;
@@ -28,6 +30,9 @@ struct Cli {
 
 #[derive(clap::Subcommand, Debug)]
 enum Cmd {
+    /// Check the TOML configuration file of `serve` and `send`.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCmd),
     /// Show the OCSP core at work on an embedded default (no network, no files needed).
     Demo(demo::DemoArgs),
     /// Fetch, verify and atomically install OCSP proofs (one-shot, check, daemon).
@@ -49,6 +54,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.cmd {
+        Cmd::Config(c) => config_cmd::run(c),
         Cmd::Demo(a) => demo::run(a),
         Cmd::Fetch(a) => fetch_cmd::run(a),
         Cmd::Ocsp(c) => ocsp_cmd::run(c),

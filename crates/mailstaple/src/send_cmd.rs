@@ -29,8 +29,16 @@ const FAILED: i32 = 69;
 /// authentic, current and good for its certificate, or the message is deferred (exit 75) with
 /// Exim's reason; such a host also requires TLS. Exit 0 delivered, 75 deferred, 69 failed,
 /// 2 usage error.
+///
+/// With --config, the `[client]` section of the TOML file supplies the host lists and
+/// `tls_verify_certificates`, and its `[hostlists]` the named lists that `+name` items refer
+/// to (also in lists given as flags); a flag given on the command line overrides the file's
+/// value. The whole file is checked first: any error stops with exit 2, naming the option.
 #[derive(clap::Args, Debug)]
 pub(crate) struct SendArgs {
+    /// The TOML configuration file (its `[client]` and `[hostlists]`; flags override it).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// The host to deliver to (name or address); its certificate must match this name.
     #[arg(long)]
     host: String,
@@ -55,9 +63,9 @@ pub(crate) struct SendArgs {
     /// Exim host list: require TLS (default: unset).
     #[arg(long)]
     hosts_require_tls: Option<String>,
-    /// Trust anchors: a PEM file, a directory of PEM files, or `system`.
-    #[arg(long, default_value = "system")]
-    tls_verify_certificates: String,
+    /// Trust anchors: a PEM file, a directory of PEM files, or `system` [default: system].
+    #[arg(long)]
+    tls_verify_certificates: Option<String>,
     /// The name to greet with (default: this machine's host name).
     #[arg(long)]
     helo: Option<String>,
@@ -82,7 +90,7 @@ impl rustls::time_provider::TimeProvider for FixedTime {
 
 pub(crate) fn run(args: SendArgs) -> i32 {
     match prepare(&args) {
-        Ok((addr, options, data)) => {
+        Ok((addr, options, named, data)) => {
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -93,26 +101,32 @@ pub(crate) fn run(args: SendArgs) -> i32 {
                     return DEFERRED;
                 }
             };
-            runtime.block_on(send(&args, addr, &options, data))
+            runtime.block_on(send(&args, addr, &options, &named, data))
         }
         Err(e) => crate::usage_error(&e),
     }
 }
 
-fn prepare(args: &SendArgs) -> Result<(SocketAddr, Options, Vec<u8>)> {
-    let mut options = Options::default();
-    options
-        .hosts_require_ocsp
-        .clone_from(&args.hosts_require_ocsp);
+fn prepare(args: &SendArgs) -> Result<(SocketAddr, Options, NamedLists, Vec<u8>)> {
+    let (mut options, named) = match &args.config {
+        Some(path) => {
+            let file = crate::config::load_checked(path, "send")?;
+            (crate::config::client_options(&file), file.named_lists())
+        }
+        None => (Options::default(), NamedLists::new()),
+    };
+    if let Some(list) = &args.hosts_require_ocsp {
+        options.hosts_require_ocsp = Some(list.clone());
+    }
     if let Some(list) = &args.hosts_request_ocsp {
         options.hosts_request_ocsp = Some(list.clone());
     }
-    options
-        .hosts_require_tls
-        .clone_from(&args.hosts_require_tls);
-    options
-        .tls_verify_certificates
-        .clone_from(&args.tls_verify_certificates);
+    if let Some(list) = &args.hosts_require_tls {
+        options.hosts_require_tls = Some(list.clone());
+    }
+    if let Some(trust) = &args.tls_verify_certificates {
+        options.tls_verify_certificates.clone_from(trust);
+    }
     let data = match args.file.as_deref() {
         None => read_stdin()?,
         Some(p) if p.as_os_str() == "-" => read_stdin()?,
@@ -126,7 +140,7 @@ fn prepare(args: &SendArgs) -> Result<(SocketAddr, Options, Vec<u8>)> {
             .next()
             .ok_or_else(|| anyhow!("{} has no address", args.host))?,
     };
-    Ok((addr, options, data))
+    Ok((addr, options, named, data))
 }
 
 fn read_stdin() -> Result<Vec<u8>> {
@@ -137,8 +151,14 @@ fn read_stdin() -> Result<Vec<u8>> {
     Ok(data)
 }
 
-async fn send(args: &SendArgs, addr: SocketAddr, options: &Options, data: Vec<u8>) -> i32 {
-    let policy = match ClientPolicy::new(options, &NamedLists::new()) {
+async fn send(
+    args: &SendArgs,
+    addr: SocketAddr,
+    options: &Options,
+    named: &NamedLists,
+    data: Vec<u8>,
+) -> i32 {
+    let policy = match ClientPolicy::new(options, named) {
         Ok(p) => p,
         Err(e) => return crate::usage_error(&anyhow!("{e}")),
     };

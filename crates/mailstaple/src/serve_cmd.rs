@@ -21,11 +21,19 @@ use rustls::pki_types::UnixTime;
 /// within a second, without a restart. Messages are acknowledged only once written and fsynced
 /// to the spool directory. Options take Exim's list syntax (`:` separated, `<X` changes the
 /// separator) and `$tls_sni` for per-name files.
+///
+/// With --config, the `[server]` section of the TOML file supplies `listen`, `hostname`,
+/// `spool` and the TLS options (see `mailstaple config check --help`); a flag given on the
+/// command line overrides the file's value. The whole file is checked first: any error stops the
+/// server (exit 2) with the option and the problem.
 #[derive(clap::Args, Debug)]
 pub(crate) struct ServeArgs {
-    /// Where to listen.
-    #[arg(long, default_value = "127.0.0.1:25")]
-    listen: SocketAddr,
+    /// The TOML configuration file (its `[server]` section; flags override it).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where to listen [default: 127.0.0.1:25].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
     /// Exim `tls_certificate`: PEM chain files (leaf first, then its issuer), one per key type.
     #[arg(long)]
     tls_certificate: Option<String>,
@@ -41,9 +49,9 @@ pub(crate) struct ServeArgs {
     /// Server names to load `$tls_sni` files for (repeatable).
     #[arg(long = "sni-name")]
     sni_names: Vec<String>,
-    /// The spool directory.
-    #[arg(long, default_value = "spool")]
-    spool: PathBuf,
+    /// The spool directory [default: spool].
+    #[arg(long)]
+    spool: Option<PathBuf>,
     /// Our host name in the greeting (default: this machine's host name).
     #[arg(long)]
     hostname: Option<String>,
@@ -74,8 +82,12 @@ impl ServerTls for ProviderTls {
     }
 }
 
-pub(crate) fn run(args: ServeArgs) -> i32 {
+pub(crate) fn run(mut args: ServeArgs) -> i32 {
     crate::init_logging("serve");
+    if let Err(e) = apply_config(&mut args) {
+        return crate::usage_error(&e);
+    }
+    let listen = args.listen.unwrap_or(DEFAULT_LISTEN);
     let prepared = match prepare(&args) {
         Ok(p) => p,
         Err(e) => return crate::usage_error(&e),
@@ -98,14 +110,14 @@ pub(crate) fn run(args: ServeArgs) -> i32 {
         Err(e) => return crate::usage_error(&anyhow!("cannot start the runtime: {e}")),
     };
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("mailstaple serve: cannot listen on {}: {e}", args.listen);
+                eprintln!("mailstaple serve: cannot listen on {listen}: {e}");
                 return 1;
             }
         };
-        let addr = listener.local_addr().map_or(args.listen, |a| a);
+        let addr = listener.local_addr().map_or(listen, |a| a);
         println!("listening on smtp://{addr}/");
         log::info!(
             "listening on {addr}; STARTTLS {}",
@@ -133,10 +145,48 @@ async fn shutdown_signal() {
     }
 }
 
+/// Where `serve` listens when neither a flag nor the file says.
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 25);
+
+/// Fills the options not given as flags from the configuration file's `[server]` section.
+fn apply_config(args: &mut ServeArgs) -> Result<()> {
+    let Some(path) = &args.config else {
+        return Ok(());
+    };
+    let file = crate::config::load_checked(path, "serve")?;
+    let s = file.server;
+    let value = |v: Option<crate::config::Value>| v.map(|v| v.value);
+    if args.listen.is_none()
+        && let Some(l) = value(s.listen)
+    {
+        // load_checked has refused an unparseable address.
+        args.listen = l.parse().ok();
+    }
+    if args.spool.is_none() {
+        args.spool = value(s.spool).map(PathBuf::from);
+    }
+    if args.hostname.is_none() {
+        args.hostname = value(s.hostname);
+    }
+    for (flag, from_file) in [
+        (&mut args.tls_certificate, s.tls_certificate),
+        (&mut args.tls_privatekey, s.tls_privatekey),
+        (&mut args.tls_ocsp_file, s.tls_ocsp_file),
+        (&mut args.tls_ocsp_issuer, s.tls_ocsp_issuer),
+    ] {
+        if flag.is_none() {
+            *flag = value(from_file);
+        }
+    }
+    Ok(())
+}
+
 fn prepare(args: &ServeArgs) -> Result<(ServerOptions, Option<Arc<StapleProvider>>)> {
+    let spool_dir = args.spool.clone().unwrap_or_else(|| PathBuf::from("spool"));
     let spool = Arc::new(
-        Spool::open(&args.spool)
-            .with_context(|| format!("spool directory {}", args.spool.display()))?,
+        Spool::open(&spool_dir)
+            .with_context(|| format!("spool directory {}", spool_dir.display()))?,
     );
     let hostname = args
         .hostname
