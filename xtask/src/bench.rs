@@ -34,8 +34,11 @@ pub(crate) struct Measure {
     pub(crate) mean_ns: f64,
 }
 
-pub(crate) fn run(root: &Path) -> Result<()> {
+pub(crate) fn run(root: &Path, report_only: bool) -> Result<()> {
     let criterion = root.join("target/criterion");
+    if report_only {
+        return write_report(root, &criterion, &[]);
+    }
     if criterion.exists() {
         std::fs::remove_dir_all(&criterion).context("cannot clear old criterion results")?;
     }
@@ -67,11 +70,15 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             "3",
         ]))?;
     }
-    let measures = collect(&criterion)?;
+    write_report(root, &criterion, &notes)
+}
+
+fn write_report(root: &Path, criterion: &Path, notes: &[String]) -> Result<()> {
+    let measures = collect(criterion)?;
     if measures.is_empty() {
         bail!("no criterion results under {}", criterion.display());
     }
-    let report = render(&measures, &machine(), &today()?, &notes);
+    let report = render(&measures, &machine(), &today()?, notes);
     std::fs::write(root.join("BENCHMARKS.md"), report).context("cannot write BENCHMARKS.md")?;
     eprintln!("bench: wrote BENCHMARKS.md ({} benchmarks)", measures.len());
     Ok(())
@@ -121,7 +128,15 @@ fn read_pair(new_dir: &Path) -> Result<Option<Measure>> {
             .unwrap_or_default()
             .to_string()
     };
-    let (group, function) = (text("group_id"), text("function_id"));
+    let (mut group, mut function) = (text("group_id"), text("function_id"));
+    // One table per comparison: a parameter (`match/compiled/10`) or a leading path segment of
+    // the function (`handshake/tls12/stapled`) belongs to the table, the rest names the row.
+    if let Some(value) = b.get("value_str").and_then(Value::as_str) {
+        group = format!("{group}/{value}");
+    } else if let Some((head, rest)) = function.split_once('/') {
+        group = format!("{group}/{head}");
+        function = rest.to_string();
+    }
     let Some(mean_ns) = e
         .get("mean")
         .and_then(|m| m.get("point_estimate"))
@@ -171,7 +186,11 @@ pub(crate) fn render(measures: &[Measure], machine: &str, date: &str, notes: &[S
     for (group, ms) in groups {
         let ours = ms
             .iter()
-            .find(|m| m.function.starts_with("mailstaple") || m.function.starts_with("compiled"))
+            .find(|m| {
+                ["mailstaple", "compiled", "stapled"]
+                    .iter()
+                    .any(|p| m.function.starts_with(p))
+            })
             .or(ms.first());
         let _ = writeln!(
             s,
@@ -242,6 +261,40 @@ mod tests {
         );
         assert!(report.contains("- a note"));
         assert!(report.contains("2026-11-29"));
+    }
+
+    #[test]
+    fn parameters_and_path_segments_make_their_own_tables() {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-split-{}", std::process::id()));
+        for (d, json) in [
+            (
+                "m/c/10",
+                r#"{"group_id":"match","function_id":"compiled","value_str":"10"}"#,
+            ),
+            (
+                "h/t/s",
+                r#"{"group_id":"handshake","function_id":"tls12/stapled"}"#,
+            ),
+        ] {
+            let new = dir.join(d).join("new");
+            std::fs::create_dir_all(&new).unwrap();
+            std::fs::write(new.join("benchmark.json"), json).unwrap();
+            std::fs::write(
+                new.join("estimates.json"),
+                r#"{"mean":{"point_estimate":1.0}}"#,
+            )
+            .unwrap();
+        }
+        let got = collect(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let keys: Vec<(String, String)> = got.into_iter().map(|m| (m.group, m.function)).collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("handshake/tls12".to_string(), "stapled".to_string()),
+                ("match/10".to_string(), "compiled".to_string())
+            ]
+        );
     }
 
     #[test]

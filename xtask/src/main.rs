@@ -31,7 +31,8 @@ commands:
   peers                  install missing interop peers (openssl, gnutls-cli, exim, swaks, faketime)
   fuzz [--target T] [--seconds N] [--jobs J]
                          run one or all fuzz targets for N seconds each (default 60)
-  bench                  run the peer-comparison benchmarks and write BENCHMARKS.md
+  bench [--report]       run the peer-comparison benchmarks and write BENCHMARKS.md
+                         (--report: rewrite it from the last run's results only)
   help                   print this text
 ";
 
@@ -80,10 +81,11 @@ fn run(args: &[String]) -> Result<()> {
             let options = fuzz::Options::parse(rest)?;
             fuzz::campaign(&root, &options)
         }
-        "bench" => {
-            no_args("bench")?;
-            bench::run(&root)
-        }
+        "bench" => match rest {
+            [] => bench::run(&root, false),
+            [flag] if flag == "--report" => bench::run(&root, true),
+            _ => bail!("`bench` takes only --report, got {rest:?}\n{USAGE}"),
+        },
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
