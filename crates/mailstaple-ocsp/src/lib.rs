@@ -12,6 +12,7 @@
 //!   SHA-512); [`CertIdRef::matches`] matches a received CertID whatever hash it uses.
 //! - [`build_request`] builds an `OCSPRequest` (one or more CertIDs, optional nonce);
 //!   [`OcspRequest::parse`] decodes one for a responder.
+//! - [`base64`]: the workspace's one base64 codec (PEM, RFC 5019 GET paths).
 //! - [`encode_response_data`], [`encode_basic_response`] and [`encode_response`] write responses
 //!   (the caller signs the tbs bytes), for responders and the demo.
 //!
@@ -32,6 +33,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod base64;
 mod build;
 mod cert;
 mod certid;

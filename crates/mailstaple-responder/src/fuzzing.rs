@@ -156,7 +156,13 @@ pub fn seeds() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for r in requests {
         out.push([&[0u8][..], &r].concat());
-        out.push([&b"\x01/"[..], crate::base64::encode(&r).as_bytes()].concat());
+        out.push(
+            [
+                &b"\x01/"[..],
+                mailstaple_ocsp::base64::encode(&r).as_bytes(),
+            ]
+            .concat(),
+        );
     }
     out
 }

@@ -137,7 +137,7 @@ pub fn decode_get_path(path: &str) -> Option<Vec<u8>> {
         let Some(decoded) = path.get(start..).and_then(percent_decode) else {
             continue;
         };
-        let Some(der) = crate::base64::decode(&decoded, false) else {
+        let Some(der) = mailstaple_ocsp::base64::decode(&decoded, false) else {
             continue;
         };
         if OcspRequest::parse(&der).is_ok() {

@@ -29,7 +29,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-mod base64;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -14,11 +14,12 @@ pub(crate) fn block(text: &str, label: &str) -> Result<Option<Vec<u8>>, Error> {
         what: "PEM file",
         why: format!("unterminated {label} block"),
     })?;
-    let der = crate::base64::decode(body.get(..stop).unwrap_or_default().as_bytes(), true)
-        .ok_or_else(|| Error::Pem {
-            what: "PEM file",
-            why: format!("bad base64 in {label} block"),
-        })?;
+    let der =
+        mailstaple_ocsp::base64::decode(body.get(..stop).unwrap_or_default().as_bytes(), true)
+            .ok_or_else(|| Error::Pem {
+                what: "PEM file",
+                why: format!("bad base64 in {label} block"),
+            })?;
     Ok(Some(der))
 }
 

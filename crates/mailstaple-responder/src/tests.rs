@@ -10,6 +10,7 @@ use mailstaple_testpki::{Cert, DAY, HOUR, KeyAlg, NOW, Pki};
 
 use super::*;
 use crate::http;
+use mailstaple_ocsp::base64;
 
 fn now() -> Time {
     Time::from_unix(NOW as i64)

@@ -61,40 +61,10 @@ fn trim(mut l: &[u8]) -> &[u8] {
     l
 }
 
-/// Standard base64 (RFC 4648 §4) with padding; white space inside lines is refused.
+/// Standard base64 (RFC 4648 §4), through the workspace's one codec; white space inside lines
+/// is refused.
 fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
-    fn value(c: u8) -> Option<u32> {
-        Some(u32::from(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        }))
-    }
-    if !text.len().is_multiple_of(4) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let quads = text.chunks_exact(4);
-    let count = quads.len();
-    for (i, quad) in quads.enumerate() {
-        let last = i + 1 == count;
-        let pad = match quad {
-            [_, _, b'=', b'='] if last => 2,
-            [_, _, _, b'='] if last => 1,
-            _ => 0,
-        };
-        let mut acc = 0u32;
-        for (j, &c) in quad.iter().enumerate() {
-            let v = if j >= 4 - pad { 0 } else { value(c)? };
-            acc = (acc << 6) | v;
-        }
-        let bytes = acc.to_be_bytes();
-        out.extend_from_slice(bytes.get(1..4 - pad)?);
-    }
-    Some(out)
+    mailstaple_ocsp::base64::decode(text, false)
 }
 
 #[cfg(test)]

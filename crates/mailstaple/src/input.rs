@@ -71,53 +71,12 @@ fn pem_block(text: &str, labels: &[&str]) -> Result<Vec<u8>> {
 
 /// Decodes standard base64, ignoring whitespace.
 pub(crate) fn base64_decode(text: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    let mut padding = 0;
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => {
-                padding += 1;
-                continue;
-            }
-            _ => bail!("invalid character {:?}", char::from(c)),
-        };
-        if padding > 0 {
-            bail!("data after padding");
-        }
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Ok(out)
+    mailstaple_ocsp::base64::decode(text.as_bytes(), true).ok_or_else(|| anyhow!("not base64"))
 }
 
 /// Encodes standard base64 with padding.
 pub(crate) fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
-        for i in 0..4 {
-            let sextet = (n >> (18 - 6 * i)) & 63;
-            match ALPHABET.get(sextet as usize) {
-                Some(&c) if i <= chunk.len() => out.push(char::from(c)),
-                _ => out.push('='),
-            }
-        }
-    }
-    out
+    mailstaple_ocsp::base64::encode(bytes)
 }
 
 /// Parses `--at`: RFC 3339 (`2026-06-01T00:00:00Z`, offsets and fractions allowed) or seconds

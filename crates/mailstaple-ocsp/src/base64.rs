@@ -1,10 +1,11 @@
-//! Base64 (RFC 4648) decoding and encoding, for PEM files and RFC 6960 GET requests.
+//! Base64 (RFC 4648) decoding and encoding, for PEM files (RFC 7468) and RFC 6960 / RFC 5019
+//! GET requests: the one implementation every crate of the workspace uses.
 
 /// Decodes base64 in the standard alphabet, also accepting the URL-safe `-` and `_` that some
 /// clients put in GET paths. Whitespace is skipped when `skip_whitespace` is set (PEM) and
 /// refused otherwise (URLs). Padding is optional, but nothing may follow it, and leftover bits
 /// must be zero (so one encoding decodes to one value).
-pub(crate) fn decode(text: &[u8], skip_whitespace: bool) -> Option<Vec<u8>> {
+pub fn decode(text: &[u8], skip_whitespace: bool) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() / 4 * 3 + 3);
     let mut acc = 0u32;
     let mut bits = 0u32;
@@ -30,7 +31,7 @@ pub(crate) fn decode(text: &[u8], skip_whitespace: bool) -> Option<Vec<u8>> {
         bits += 6;
         if bits >= 8 {
             bits -= 8;
-            out.push((acc >> bits) as u8);
+            out.push(u8::try_from((acc >> bits) & 0xff).unwrap_or_default());
             acc &= (1 << bits) - 1;
         }
     }
@@ -41,7 +42,7 @@ pub(crate) fn decode(text: &[u8], skip_whitespace: bool) -> Option<Vec<u8>> {
 }
 
 /// Encodes standard base64 with padding.
-pub(crate) fn encode(bytes: &[u8]) -> String {
+pub fn encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
