@@ -9,11 +9,14 @@
     clippy::panic
 )]
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use mailstaple_testpki::{DAY, HOUR, KeyAlg, NOW, Pki, PkiOptions};
+
+use common::{Serve, serve_with};
+
+mod common;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mailstaple"))
@@ -292,42 +295,15 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// A running `mailstaple serve`; stopped with SIGTERM when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
 /// `mailstaple serve --config FILE` with only the hidden clock as a flag.
-fn serve(config: &Path) -> Server {
-    let mut child = bin()
-        .args(["serve", "--config"])
-        .arg(config)
-        .args(["--now", &NOW.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .trim_start_matches("listening on smtp://127.0.0.1:")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap_or_else(|_| panic!("{line:?}"));
-    Server { child, port }
+fn serve(config: &Path) -> Serve {
+    let args: Vec<std::ffi::OsString> = vec![
+        "--config".into(),
+        config.into(),
+        "--now".into(),
+        NOW.to_string().into(),
+    ];
+    serve_with(args)
 }
 
 fn send(config: &Path, port: u16, msg: &Path, extra: &[&str]) -> (i32, String) {

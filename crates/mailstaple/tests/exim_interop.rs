@@ -26,7 +26,7 @@
     clippy::panic
 )]
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -34,6 +34,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use mailstaple_testpki::{DAY, HOUR, KeyAlg, NOW, Pki, Status};
+
+use common::serve;
+
+mod common;
 
 /// How long any single peer command may run.
 const LIMIT: Duration = Duration::from_secs(20);
@@ -135,55 +139,6 @@ fn setup() -> (tempfile::TempDir, &'static Pki) {
     // and reads `root.pem` from here.
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     (dir, pki)
-}
-
-/// A running `mailstaple serve`; stopped with SIGTERM when dropped.
-struct Serve {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `mailstaple serve` on 127.0.0.1 with the spool `dir/spool` and, if given, the proof
-/// file `dir/<ocsp>`.
-fn serve(dir: &Path, ocsp: Option<&str>) -> Serve {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailstaple"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0"])
-        .args(["--hostname", "mail.example.test", "--spool"])
-        .arg(dir.join("spool"))
-        .arg("--tls-certificate")
-        .arg(dir.join("chain.pem"))
-        .arg("--tls-privatekey")
-        .arg(dir.join("leaf.key"))
-        .args(["--now", &NOW.to_string()]);
-    if let Some(f) = ocsp {
-        cmd.arg("--tls-ocsp-file").arg(dir.join(f));
-    }
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .trim_start_matches("listening on smtp://127.0.0.1:")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap_or_else(|_| panic!("{line:?}"));
-    Serve { child, port }
 }
 
 /// The number of messages in `mailstaple serve`'s spool.

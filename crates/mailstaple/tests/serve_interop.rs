@@ -9,66 +9,14 @@
     clippy::panic
 )]
 
-use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mailstaple_testpki::{DAY, HOUR, KeyAlg, NOW, Pki, Status};
 
-/// A running `mailstaple serve`; stopped with SIGTERM when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
+use common::serve;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path, ocsp: Option<&str>) -> Server {
-    let mut args = vec![
-        "serve".to_string(),
-        "--listen".into(),
-        "127.0.0.1:0".into(),
-        "--hostname".into(),
-        "mail.example.test".into(),
-        "--spool".into(),
-        dir.join("spool").display().to_string(),
-        "--tls-certificate".into(),
-        dir.join("chain.pem").display().to_string(),
-        "--tls-privatekey".into(),
-        dir.join("leaf.key").display().to_string(),
-        "--now".into(),
-        NOW.to_string(),
-    ];
-    if let Some(f) = ocsp {
-        args.push("--tls-ocsp-file".into());
-        args.push(dir.join(f).display().to_string());
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mailstaple"))
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .trim_start_matches("listening on smtp://127.0.0.1:")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap_or_else(|_| panic!("{line:?}"));
-    Server { child, port }
-}
+mod common;
 
 /// A proof valid from an hour before the test PKI's instant for ten years, so that clients
 /// checking it against the real clock accept its times.
