@@ -344,7 +344,11 @@ fn authenticate(
         _ => false,
     };
     if names(issuer) {
-        check_signature(issuer_der, basic, policy)?;
+        check_signature(
+            &end_entity(&CertificateDer::from(issuer_der))?,
+            basic,
+            policy,
+        )?;
         return Ok(Signer::Issuer);
     }
     let found = basic.certs.iter().find_map(|der| {
@@ -394,8 +398,7 @@ fn authenticate(
     let anchor = webpki::anchor_from_trusted_cert(&issuer_cert)
         .map_err(|e| Error::IssuerUnusable(format!("{e:?}")))?;
     let signer_cert = CertificateDer::from(signer_der);
-    let ee = webpki::EndEntityCert::try_from(&signer_cert)
-        .map_err(|e| Error::BadSignerCertificate(format!("{e:?}")))?;
+    let ee = end_entity(&signer_cert)?;
     let algs: Vec<&dyn SignatureVerificationAlgorithm> = policy
         .algorithms
         .iter()
@@ -416,15 +419,20 @@ fn authenticate(
         signer: subject.clone(),
         detail: format!("{e:?}"),
     })?;
-    check_signature(signer_der, basic, policy)?;
+    // The certificate parsed for the chain check is the one whose key checks the response.
+    check_signature(&ee, basic, policy)?;
     Ok(Signer::Delegated {
         subject,
         not_after: signer.not_after,
     })
 }
 
+fn end_entity<'a>(cert: &'a CertificateDer<'a>) -> Result<webpki::EndEntityCert<'a>, Error> {
+    webpki::EndEntityCert::try_from(cert).map_err(|e| Error::BadSignerCertificate(format!("{e:?}")))
+}
+
 fn check_signature(
-    signer_der: &[u8],
+    ee: &webpki::EndEntityCert<'_>,
     basic: &BasicResponse<'_>,
     policy: &Policy,
 ) -> Result<(), Error> {
@@ -433,9 +441,6 @@ fn check_signature(
     if algorithms::is_sha1(alg_id) && !policy.allow_sha1 {
         return Err(Error::Sha1Refused);
     }
-    let cert = CertificateDer::from(signer_der);
-    let ee = webpki::EndEntityCert::try_from(&cert)
-        .map_err(|e| Error::BadSignerCertificate(format!("{e:?}")))?;
     let mut known = false;
     for alg in policy
         .algorithms
