@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod client;
+pub mod fuzzing;
 pub mod net;
 pub mod session;
 pub mod spool;

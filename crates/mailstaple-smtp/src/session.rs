@@ -162,6 +162,9 @@ pub struct Session {
     data: Vec<u8>,
     data_too_big: bool,
     data_line_too_long: bool,
+    /// The rest of an overlong line is being dropped up to its LF, so that it cannot be taken
+    /// for a command or for the end of the message, whichever way the bytes were split.
+    discarding: bool,
     tls: bool,
     commands: usize,
     errors: usize,
@@ -180,6 +183,7 @@ impl Session {
             data: Vec::new(),
             data_too_big: false,
             data_line_too_long: false,
+            discarding: false,
             tls: false,
             commands: 0,
             errors: 0,
@@ -206,6 +210,7 @@ impl Session {
         self.tls = true;
         self.state = State::Fresh;
         self.buf.clear();
+        self.discarding = false;
         self.reset_transaction();
         self.helo.clear();
     }
@@ -235,14 +240,25 @@ impl Session {
             } else {
                 self.config.limits.max_command_line
             };
-            let Some(pos) = self.buf.iter().position(|&b| b == b'\n') else {
+            let newline = self.buf.iter().position(|&b| b == b'\n');
+            if self.discarding {
+                let Some(pos) = newline else {
+                    self.buf.clear();
+                    break;
+                };
+                self.buf.drain(..=pos);
+                self.discarding = false;
+                continue;
+            }
+            let Some(pos) = newline else {
                 if self.buf.len() > limit {
+                    // Too long already: drop it up to its LF and answer as if it were whole.
+                    self.buf.clear();
+                    self.discarding = true;
                     if self.state == State::Data {
-                        // Keep reading the oversized line; the message is refused at its end.
+                        // The message is refused at its end.
                         self.data_line_too_long = true;
-                        self.buf.clear();
                     } else {
-                        self.buf.clear();
                         events.push(self.error(Reply::new(500, "5.5.2 Line too long")));
                     }
                 }
@@ -260,6 +276,12 @@ impl Session {
             let content = line.strip_suffix(b"\n").unwrap_or(&line);
             let content = content.strip_suffix(b"\r").unwrap_or(content);
             if self.state == State::Data {
+                // The limit is on the line as stored, with CRLF: a line ended by a bare LF
+                // grows by one byte.
+                if content.len() + 2 > limit {
+                    self.data_line_too_long = true;
+                    continue;
+                }
                 if let Some(e) = self.data_line(content) {
                     events.push(e);
                 }
@@ -347,6 +369,11 @@ impl Session {
         let Ok(text) = std::str::from_utf8(line) else {
             return self.error(Reply::new(500, "5.5.2 Command is not UTF-8"));
         };
+        // RFC 5321 §4.1.1: commands are printable text separated by SP. A bare CR, a NUL or any
+        // other control character would otherwise be echoed into a reply (EHLO's greeting line).
+        if text.chars().any(char::is_control) {
+            return self.error(Reply::new(500, "5.5.2 Control character in command"));
+        }
         let (verb, arg) = match text.split_once(' ') {
             Some((v, a)) => (v, a.trim()),
             None => (text.trim(), ""),
