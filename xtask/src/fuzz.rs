@@ -30,6 +30,9 @@ const SMOKE_ARGS: &[&str] = &["-max_total_time=5", "-timeout=5", "-rss_limit_mb=
 /// Per-input timeout for campaigns, always passed.
 const CAMPAIGN_TIMEOUT: &str = "-timeout=10";
 
+/// Sanitizers `cargo fuzz` can build with.
+const SANITIZERS: &[&str] = &["none", "address", "leak", "memory", "thread"];
+
 /// Artifact name prefixes libFuzzer uses for failing inputs.
 const FAILURE_PREFIXES: &[&str] = &["crash-", "leak-", "oom-", "timeout-", "slow-unit-"];
 
@@ -39,15 +42,26 @@ pub(crate) struct Options {
     pub(crate) target: Option<String>,
     pub(crate) seconds: u64,
     pub(crate) jobs: u32,
+    /// Stop each target after this many executions (libFuzzer's `-runs`), if given; the time
+    /// limit still applies.
+    pub(crate) runs: Option<u64>,
+    /// The sanitizer campaigns build with. Default `none`: every mailstaple crate forbids
+    /// `unsafe`, and `cargo fuzz` does not instrument C dependencies (aws-lc) either, so
+    /// AddressSanitizer mostly costs throughput (3-5x here); `address` is one flag away, and CI's
+    /// smoke run keeps cargo-fuzz's default (address).
+    pub(crate) sanitizer: String,
 }
 
 impl Options {
-    /// Parses `[--target T] [--seconds N] [--jobs J]`, each also as `--flag=value`.
+    /// Parses `[--target T] [--seconds N] [--jobs J] [--runs N] [--sanitizer S]`, each also as
+    /// `--flag=value`.
     pub(crate) fn parse(args: &[String]) -> Result<Options> {
         let mut options = Options {
             target: None,
             seconds: 60,
             jobs: 1,
+            runs: None,
+            sanitizer: "none".to_owned(),
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -78,8 +92,25 @@ impl Options {
                         .filter(|&n| n > 0)
                         .with_context(|| format!("`--jobs {value}`: want a positive number"))?;
                 }
+                "--runs" => {
+                    let value = value()?;
+                    options.runs =
+                        Some(value.parse().ok().filter(|&n| n > 0).with_context(|| {
+                            format!("`--runs {value}`: want a positive number")
+                        })?);
+                }
+                "--sanitizer" => {
+                    let value = value()?;
+                    if !SANITIZERS.contains(&value.as_str()) {
+                        bail!(
+                            "`--sanitizer {value}`: want one of {}",
+                            SANITIZERS.join(", ")
+                        );
+                    }
+                    options.sanitizer = value;
+                }
                 _ => bail!(
-                    "unknown fuzz option `{arg}`; usage: cargo xtask fuzz [--target T] [--seconds N] [--jobs J]"
+                    "unknown fuzz option `{arg}`; usage: cargo xtask fuzz [--target T] [--seconds N] [--jobs J] [--runs N] [--sanitizer S]"
                 ),
             }
         }
@@ -214,7 +245,8 @@ pub(crate) fn smoke(root: &Path) -> Result<()> {
 
 /// `cargo xtask fuzz`: run one or all targets in their real corpus, then collect crashes.
 pub(crate) fn campaign(root: &Path, options: &Options) -> Result<()> {
-    let fuzz = Fuzz::prepare(root)?;
+    let mut fuzz = Fuzz::prepare(root)?;
+    fuzz.sanitizer = Some(options.sanitizer.clone());
     let all = fuzz.targets()?;
     let targets = match &options.target {
         Some(target) if all.contains(target) => vec![target.clone()],
@@ -237,6 +269,9 @@ pub(crate) fn campaign(root: &Path, options: &Options) -> Result<()> {
         if options.jobs > 1 {
             cmd.arg(format!("-fork={}", options.jobs));
         }
+        if let Some(runs) = options.runs {
+            cmd.arg(format!("-runs={runs}"));
+        }
         let (status, stats) = run_libfuzzer(&mut cmd, Echo::Always)?;
         let stats = stats.map_or_else(|| "no statistics printed".to_owned(), |s| s.to_string());
         summary.push(format!("{target}: {stats} ({status})"));
@@ -246,7 +281,14 @@ pub(crate) fn campaign(root: &Path, options: &Options) -> Result<()> {
         }
     }
 
-    println!("\nfuzz summary ({} s per target):", options.seconds);
+    let limit = match options.runs {
+        Some(runs) => format!("{runs} executions or {} s", options.seconds),
+        None => format!("{} s", options.seconds),
+    };
+    println!(
+        "\nfuzz summary ({limit} per target, sanitizer {}):",
+        options.sanitizer
+    );
     for line in &summary {
         println!("  {line}");
     }
@@ -263,6 +305,9 @@ pub(crate) fn campaign(root: &Path, options: &Options) -> Result<()> {
 struct Fuzz {
     dir: PathBuf,
     nightly: bool,
+    /// A sanitizer other than cargo-fuzz's default; each gets its own target directory so that
+    /// switching does not rebuild the other's.
+    sanitizer: Option<String>,
 }
 
 impl Fuzz {
@@ -288,7 +333,11 @@ impl Fuzz {
             println!("fuzz: cargo-fuzz is not installed; installing it");
             util::run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
         }
-        Ok(Fuzz { dir, nightly })
+        Ok(Fuzz {
+            dir,
+            nightly,
+            sanitizer: None,
+        })
     }
 
     /// `cargo [+nightly] fuzz <subcommand>`, run inside `fuzz/`.
@@ -300,6 +349,11 @@ impl Fuzz {
             cmd.env("RUSTC_BOOTSTRAP", "1");
         }
         cmd.args(["fuzz", subcommand]).current_dir(&self.dir);
+        if let Some(sanitizer) = self.sanitizer.as_deref().filter(|s| *s != "address") {
+            cmd.args(["--sanitizer", sanitizer]);
+            cmd.arg("--target-dir")
+                .arg(Path::new("target").join(format!("sanitizer-{sanitizer}")));
+        }
         cmd
     }
 

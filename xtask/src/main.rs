@@ -29,8 +29,10 @@ commands:
   deps                   check crate edges against the table in ARCHITECTURE.md
   tidy                   check file headers, forbid(unsafe_code), [lints], tracked target/ files
   peers                  install missing interop peers (openssl, gnutls-cli, exim, swaks, faketime)
-  fuzz [--target T] [--seconds N] [--jobs J]
-                         run one or all fuzz targets for N seconds each (default 60)
+  fuzz [--target T] [--seconds N] [--jobs J] [--runs N] [--sanitizer S]
+                         run one or all fuzz targets for N seconds each (default 60),
+                         or until N executions; sanitizer default none (all crates
+                         forbid unsafe), `address` for AddressSanitizer
   bench [--report]       run the peer-comparison benchmarks and write BENCHMARKS.md
                          (--report: rewrite it from the last run's results only)
   help                   print this text

@@ -13,7 +13,9 @@ fn options_default_to_all_targets_for_a_minute() {
         Options {
             target: None,
             seconds: 60,
-            jobs: 1
+            jobs: 1,
+            runs: None,
+            sanitizer: "none".to_owned(),
         }
     );
 }
@@ -26,13 +28,18 @@ fn options_accept_separate_and_inline_values() {
             "ocsp_parse",
             "--seconds=600",
             "--jobs",
-            "2"
+            "2",
+            "--runs=10000000",
+            "--sanitizer",
+            "address",
         ]))
         .unwrap(),
         Options {
             target: Some("ocsp_parse".to_owned()),
             seconds: 600,
-            jobs: 2
+            jobs: 2,
+            runs: Some(10_000_000),
+            sanitizer: "address".to_owned(),
         }
     );
 }
@@ -45,7 +52,9 @@ fn options_reject_nonsense() {
         (&["--seconds", "0"], "want a positive number"),
         (&["--seconds", "ten"], "want a positive number"),
         (&["--jobs", "-1"], "want a positive number"),
-        (&["--runs", "5"], "unknown fuzz option `--runs`"),
+        (&["--runs", "0"], "want a positive number"),
+        (&["--sanitizer", "valgrind"], "want one of none, address"),
+        (&["--max-len", "5"], "unknown fuzz option `--max-len`"),
         (&["ocsp_parse"], "unknown fuzz option `ocsp_parse`"),
     ];
     for (words, want) in cases {
