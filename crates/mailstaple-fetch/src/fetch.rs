@@ -7,7 +7,6 @@ use mailstaple_verify::{Policy, Status, VerifiedStaple, verify};
 use rustls_pki_types::UnixTime;
 
 use crate::Error;
-use crate::codec::der_or_pem;
 use crate::http::{HttpOptions, exchange};
 use crate::install::install_atomic;
 use crate::schedule::Validity;
@@ -47,9 +46,9 @@ impl Target {
     ) -> Result<Self, Error> {
         let read = |p: &Path| -> Result<Vec<u8>, Error> {
             let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
-            let der = der_or_pem(bytes, "CERTIFICATE").ok_or_else(|| {
-                Error::BadInput(format!("{}: no usable CERTIFICATE block", p.display()))
-            })?;
+            let der = mailstaple_ocsp::pem::der_or_pem(&bytes, &["CERTIFICATE"])
+                .map_err(|e| Error::BadInput(format!("{}: {e}", p.display())))?
+                .into_owned();
             CertView::parse(&der).map_err(|e| Error::BadInput(format!("{}: {e}", p.display())))?;
             Ok(der)
         };

@@ -59,6 +59,13 @@ pub enum Error {
     UnsupportedVersion(u8),
     /// A CertID uses a hash algorithm we do not implement (dotted OID given).
     UnsupportedHashAlgorithm(String),
+    /// A PEM text (RFC 7468) has no usable block with the label wanted.
+    Pem {
+        /// The label wanted (several joined by "or").
+        label: String,
+        /// What is wrong.
+        why: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -88,6 +95,7 @@ impl fmt::Display for Error {
             Error::UnsupportedHashAlgorithm(oid) => {
                 write!(f, "CertID hash algorithm {oid} is not supported")
             }
+            Error::Pem { label, why } => write!(f, "PEM {label} block: {why}"),
         }
     }
 }

@@ -12,7 +12,8 @@
 //!   SHA-512); [`CertIdRef::matches`] matches a received CertID whatever hash it uses.
 //! - [`build_request`] builds an `OCSPRequest` (one or more CertIDs, optional nonce);
 //!   [`OcspRequest::parse`] decodes one for a responder.
-//! - [`base64`]: the workspace's one base64 codec (PEM, RFC 5019 GET paths).
+//! - [`base64`]: the workspace's one base64 codec (PEM, RFC 5019 GET paths), and [`pem`]: its
+//!   one PEM reader (certificates, keys and responses in files users hand us).
 //! - [`encode_response_data`], [`encode_basic_response`] and [`encode_response`] write responses
 //!   (the caller signs the tbs bytes), for responders and the demo.
 //!
@@ -41,6 +42,7 @@ mod encode;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod pem;
 mod reader;
 mod request;
 mod response;

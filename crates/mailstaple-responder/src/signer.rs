@@ -60,34 +60,35 @@ impl SigningKey {
     /// `RSA PRIVATE KEY`; other blocks such as `EC PARAMETERS` are skipped) or DER (PKCS#8, SEC1
     /// or PKCS#1). Encrypted keys are not supported.
     pub fn from_file_contents(bytes: &[u8]) -> Result<SigningKey, Error> {
-        let text = std::str::from_utf8(bytes)
-            .ok()
-            .filter(|t| t.contains("-----BEGIN "));
-        let Some(text) = text else {
+        if !mailstaple_ocsp::pem::is_pem(bytes) {
             return SigningKey::from_der(bytes);
-        };
-        for label in ["PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY"] {
-            if let Some(der) = crate::pem::block(text, label)? {
-                return match label {
-                    "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der)
-                        .map(Key::Rsa)
-                        .map_err(|_| Error::UnsupportedKey),
-                    "EC PRIVATE KEY" => ecdsa(&der).ok_or(Error::UnsupportedKey),
-                    _ => pkcs8(&der).ok_or(Error::UnsupportedKey),
-                }
-                .map(SigningKey::wrap);
+        }
+        const LABELS: &[&str] = &["PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY"];
+        let (label, der) = match mailstaple_ocsp::pem::first_block(bytes, LABELS) {
+            Ok(found) => found,
+            Err(_)
+                if mailstaple_ocsp::pem::first_block(bytes, &["ENCRYPTED PRIVATE KEY"]).is_ok() =>
+            {
+                return Err(Error::Pem {
+                    what: "signer key",
+                    why: "encrypted keys are not supported".to_owned(),
+                });
             }
+            Err(e) => {
+                return Err(Error::Pem {
+                    what: "signer key",
+                    why: e.to_string(),
+                });
+            }
+        };
+        match label {
+            "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der)
+                .map(Key::Rsa)
+                .map_err(|_| Error::UnsupportedKey),
+            "EC PRIVATE KEY" => ecdsa(&der).ok_or(Error::UnsupportedKey),
+            _ => pkcs8(&der).ok_or(Error::UnsupportedKey),
         }
-        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-            return Err(Error::Pem {
-                what: "signer key",
-                why: "encrypted keys are not supported".to_owned(),
-            });
-        }
-        Err(Error::Pem {
-            what: "signer key",
-            why: "no PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY block".to_owned(),
-        })
+        .map(SigningKey::wrap)
     }
 
     /// Loads a DER key: PKCS#8, SEC1 or PKCS#1.

@@ -68,7 +68,6 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod load;
-mod pem;
 mod provider;
 mod watch;
 

@@ -14,8 +14,8 @@ use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 
+use crate::Error;
 use crate::config::{CertFiles, OcspFormat};
-use crate::{Error, pem};
 
 /// Largest certificate, key or issuer file read.
 const MAX_PEM_FILE: u64 = 4 << 20;
@@ -190,7 +190,7 @@ pub(crate) enum Rejection {
     /// The file cannot be read.
     Io(io::Error),
     /// The PEM form does not decode.
-    Pem(pem::PemError),
+    Pem(mailstaple_ocsp::Error),
     /// `mailstaple-verify` refused it (the error from the first issuer candidate).
     Verify(mailstaple_verify::Error),
     /// Authentic, but the responder does not know the certificate.
@@ -253,7 +253,9 @@ pub(crate) fn judge(
     let decoded;
     let der = match format {
         OcspFormat::Pem => {
-            decoded = pem::ocsp_response(bytes).map_err(Rejection::Pem)?;
+            decoded = mailstaple_ocsp::pem::first_block(bytes, &["OCSP RESPONSE"])
+                .map_err(Rejection::Pem)?
+                .1;
             decoded.as_slice()
         }
         OcspFormat::Der => bytes,

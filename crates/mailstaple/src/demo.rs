@@ -405,14 +405,5 @@ fn make_pki(now: i64, ocsp_url: &str) -> Result<(Party, Party, Party)> {
 }
 
 fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = crate::input::base64_encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .filter_map(|c| std::str::from_utf8(c).ok())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
+    mailstaple_ocsp::pem::encode(label, der)
 }

@@ -5,43 +5,27 @@ use std::path::Path;
 use anyhow::{Context as _, Result, anyhow, bail};
 use mailstaple_ocsp::Time;
 
-/// Reads a file that is DER, or PEM with one of `labels` (text before the block is skipped).
-/// Returns the first matching block.
+/// Reads a file that is DER, or PEM with one of `labels` (text and other blocks before it are
+/// skipped). Returns the first matching block.
 pub(crate) fn read_der_or_pem(path: &Path, labels: &[&str]) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if let Some(text) = std::str::from_utf8(&bytes)
-        .ok()
-        .filter(|t| t.contains("-----BEGIN "))
-    {
-        return pem_block(text, labels)
-            .with_context(|| format!("{}: no usable PEM block", path.display()));
-    }
-    Ok(bytes)
+    let der = mailstaple_ocsp::pem::der_or_pem(&bytes, labels)
+        .with_context(|| format!("{}: no usable PEM block", path.display()))?;
+    Ok(der.into_owned())
 }
 
 /// Reads every certificate of a PEM file (a chain) or the single certificate of a DER file.
 pub(crate) fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    match std::str::from_utf8(&bytes)
-        .ok()
-        .filter(|t| t.contains("-----BEGIN "))
-    {
-        Some(text) => {
-            let mut out = Vec::new();
-            let mut rest = text;
-            while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-                let tail = rest.get(start..).unwrap_or_default();
-                out.push(pem_block(tail, &["CERTIFICATE"])?);
-                let end = tail.find("-----END CERTIFICATE-----").unwrap_or(tail.len());
-                rest = tail.get(end + 1..).unwrap_or_default();
-            }
-            if out.is_empty() {
-                bail!("{}: no CERTIFICATE block", path.display());
-            }
-            Ok(out)
-        }
-        None => Ok(vec![bytes]),
+    if !mailstaple_ocsp::pem::is_pem(&bytes) {
+        return Ok(vec![bytes]);
     }
+    let certs = mailstaple_ocsp::pem::all_blocks(&bytes, "CERTIFICATE")
+        .with_context(|| format!("{}: no usable PEM block", path.display()))?;
+    if certs.is_empty() {
+        bail!("{}: no CERTIFICATE block", path.display());
+    }
+    Ok(certs)
 }
 
 /// Reads one certificate (the first of a PEM chain).
@@ -50,33 +34,6 @@ pub(crate) fn read_certificate(path: &Path) -> Result<Vec<u8>> {
         .into_iter()
         .next()
         .ok_or_else(|| anyhow!("{}: no certificate", path.display()))
-}
-
-fn pem_block(text: &str, labels: &[&str]) -> Result<Vec<u8>> {
-    for label in labels {
-        let begin = format!("-----BEGIN {label}-----");
-        let end = format!("-----END {label}-----");
-        let Some(start) = text.find(&begin) else {
-            continue;
-        };
-        let body = text.get(start + begin.len()..).unwrap_or_default();
-        let stop = body
-            .find(&end)
-            .ok_or_else(|| anyhow!("unterminated {label} block"))?;
-        return base64_decode(body.get(..stop).unwrap_or_default())
-            .with_context(|| format!("bad base64 in {label} block"));
-    }
-    bail!("expected a PEM block labelled {}", labels.join(" or "))
-}
-
-/// Decodes standard base64, ignoring whitespace.
-pub(crate) fn base64_decode(text: &str) -> Result<Vec<u8>> {
-    mailstaple_ocsp::base64::decode(text.as_bytes(), true).ok_or_else(|| anyhow!("not base64"))
-}
-
-/// Encodes standard base64 with padding.
-pub(crate) fn base64_encode(bytes: &[u8]) -> String {
-    mailstaple_ocsp::base64::encode(bytes)
 }
 
 /// Parses `--at`: RFC 3339 (`2026-06-01T00:00:00Z`, offsets and fractions allowed) or seconds
@@ -170,17 +127,5 @@ mod tests {
         ] {
             assert!(parse_time(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn base64() {
-        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(base64_decode("aGVs\nbG8h").unwrap(), b"hello!");
-        assert!(base64_decode("aGV*").is_err());
-        assert!(base64_decode("aG==VsbG8").is_err());
-        for text in [&b""[..], b"h", b"he", b"hel", b"hello world"] {
-            assert_eq!(base64_decode(&base64_encode(text)).unwrap(), text);
-        }
-        assert_eq!(base64_encode(b"hello"), "aGVsbG8=");
     }
 }
