@@ -59,9 +59,14 @@ pub enum Error {
     UnsupportedVersion(u8),
     /// A CertID uses a hash algorithm we do not implement (dotted OID given).
     UnsupportedHashAlgorithm(String),
-    /// A PEM text (RFC 7468) has no usable block with the label wanted.
+    /// A PEM text (RFC 7468) has no block with any of the labels wanted.
+    PemMissing {
+        /// The labels wanted, as a phrase ("A, B or C").
+        labels: String,
+    },
+    /// A PEM block with the label wanted is malformed.
     Pem {
-        /// The label wanted (several joined by "or").
+        /// Its label.
         label: String,
         /// What is wrong.
         why: &'static str,
@@ -95,6 +100,7 @@ impl fmt::Display for Error {
             Error::UnsupportedHashAlgorithm(oid) => {
                 write!(f, "CertID hash algorithm {oid} is not supported")
             }
+            Error::PemMissing { labels } => write!(f, "no PEM block labelled {labels}"),
             Error::Pem { label, why } => write!(f, "PEM {label} block: {why}"),
         }
     }

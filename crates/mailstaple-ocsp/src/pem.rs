@@ -38,10 +38,12 @@ pub fn first_block<'l>(text: &[u8], labels: &[&'l str]) -> Result<(&'l str, Vec<
             return Ok((label, body(&mut lines, label)?));
         }
     }
-    Err(Error::Pem {
-        label: labels.join(" or "),
-        why: "no \"-----BEGIN\" line for it",
-    })
+    let labels = match labels {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    };
+    Err(Error::PemMissing { labels })
 }
 
 /// The decoded contents of every block labelled `label`, in order (a certificate chain, say);
@@ -191,7 +193,7 @@ mod tests {
         let cases: &[(&[u8], &str)] = &[
             (
                 b"-----BEGIN CERTIFICATE-----\nAA==\n",
-                "PEM OCSP RESPONSE block: no \"-----BEGIN\" line for it",
+                "no PEM block labelled OCSP RESPONSE",
             ),
             (
                 b"-----BEGIN OCSP RESPONSE-----\nAAEC\n",
@@ -215,7 +217,7 @@ mod tests {
             ),
             (
                 b"x -----BEGIN OCSP RESPONSE-----\nAA==\n-----END OCSP RESPONSE-----",
-                "PEM OCSP RESPONSE block: no \"-----BEGIN\" line for it",
+                "no PEM block labelled OCSP RESPONSE",
             ),
         ];
         for (text, want) in cases {
@@ -225,8 +227,11 @@ mod tests {
             );
         }
         assert_eq!(
-            why(first_block(b"", &["PRIVATE KEY", "EC PRIVATE KEY"]).unwrap_err()),
-            "PEM PRIVATE KEY or EC PRIVATE KEY block: no \"-----BEGIN\" line for it"
+            why(
+                first_block(b"", &["PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY"])
+                    .unwrap_err()
+            ),
+            "no PEM block labelled PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY"
         );
     }
 

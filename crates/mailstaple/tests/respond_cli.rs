@@ -618,7 +618,7 @@ fn misconfigurations_are_refused_with_exit_2_naming_the_problem() {
                 "--signer-key",
                 "root.pem",
             ],
-            "no PRIVATE KEY",
+            "no PEM block labelled PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY",
         ),
         (
             &[
