@@ -15,6 +15,8 @@
 //!   (bad signature, wrong responderID or CertID, foreign key, missing signer, malformed or
 //!   trailing bytes) or must tolerate (explicit DEFAULT version, fractional seconds).
 //! - [`Pki::write_pem_files`] writes the hierarchy for external peers (OpenSSL, Exim, GnuTLS).
+//! - [`fuzz_regressions`] hands a crate's tests the minimised fuzz findings of a target, so that
+//!   plain `cargo test` replays them.
 //!
 //! # What it does not do
 //!
@@ -54,6 +56,33 @@ mod sign;
 mod tests;
 
 pub use pki::{Cert, Pki, PkiOptions};
+
+/// The minimised fuzz findings of `target`: every file of
+/// `tests/data/fuzz-regressions/<target>/` with its contents, in name order. Panics when there
+/// is none, so that a replay test cannot pass by finding nothing.
+pub fn fuzz_regressions(target: &str) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/fuzz-regressions")
+        .join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "no regression inputs in {}",
+        dir.display()
+    );
+    files
+        .into_iter()
+        .map(|path| {
+            let data = std::fs::read(&path).unwrap();
+            (path, data)
+        })
+        .collect()
+}
 pub use response::{Defect, HashAlg, ResponderIdKind, ResponseBuilder, SigAlg, Signer, Status};
 
 /// The fixed "now" of every fixture: 2026-06-01T00:00:00Z, in unix seconds.
