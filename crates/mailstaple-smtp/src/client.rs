@@ -209,14 +209,19 @@ impl Client {
             let line = String::from_utf8_lossy(&raw)
                 .trim_end_matches(['\r', '\n'])
                 .to_string();
-            let code = line
+            // RFC 5321 §4.2: three digits, then SP, `-` or the end of the line (as Exim's
+            // smtp_read_response insists).
+            let bytes = line.as_bytes();
+            let code = bytes
                 .get(..3)
-                .and_then(|c| c.parse::<u16>().ok())
+                .filter(|d| d.iter().all(u8::is_ascii_digit))
+                .filter(|_| matches!(bytes.get(3), None | Some(b' ' | b'-')))
+                .and_then(|_| line.get(..3)?.parse::<u16>().ok())
                 .filter(|c| (200..600).contains(c));
             let Some(code) = code else {
                 return Some(Err(format!("malformed reply line: {line:?}")));
             };
-            let more = line.as_bytes().get(3) == Some(&b'-');
+            let more = bytes.get(3) == Some(&b'-');
             self.lines
                 .push(line.get(4..).unwrap_or_default().to_string());
             if !more {

@@ -1,6 +1,7 @@
-//! Fuzz harness logic for `smtp_server`; the target under `fuzz/` is a one-line shim.
+//! Fuzz harness logic for `smtp_server` and `smtp_client`; the targets under `fuzz/` are
+//! one-line shims.
 //!
-//! The harness drives a [`Session`] the way `net::serve` does (a `Store` is answered with
+//! [`smtp_server`] drives a [`Session`] the way `net::serve` does (a `Store` is answered with
 //! [`Session::stored`] and the session is then fed nothing to drain pipelined commands; a
 //! `StartTls` ends the current chunk), and checks what a client and the spool rely on:
 //!
@@ -19,7 +20,17 @@
 //! Input layout: byte 0 is flags (bit 0: STARTTLS offered, bit 1: small limits, bit 2: storing
 //! fails, bit 3: the TLS handshake fails), byte 1 seeds the chunk sizes, the rest is the client's
 //! byte stream.
-
+//!
+//! [`smtp_client`] has two halves, chosen by bit 7 of its first byte. Against a hostile server
+//! (the rest of the input is the server's byte stream) it checks the promises `send` makes:
+//! chunking does not matter up to STARTTLS; `Done` comes once and last; with STARTTLS required
+//! nothing is sent in clear text after the greeting but EHLO, HELO and STARTTLS, and a delivery
+//! is only ever reported under TLS; with TLS off, STARTTLS is never sent; the message body goes
+//! out once, only after a 354, and "delivered" needs a 250 after it; "failed" needs a 5xx.
+//! Against our own [`Session`] (the rest of the input is the message) it checks the round trip:
+//! the message is delivered and stored byte for byte as sent (line ends made CRLF), or refused
+//! for a line over the limit.
+use crate::client::{Action, Client, Message, Outcome, TlsMode};
 use crate::session::{Envelope, Event, Limits, Reply, Session, SessionConfig};
 
 /// `smtp_server`: see the module documentation.
@@ -188,6 +199,234 @@ fn check_envelope(envelope: &Envelope, limits: &Limits, tls: bool) {
     }
 }
 
+/// `smtp_client`: see the module documentation.
+pub fn smtp_client(data: &[u8]) {
+    let (flags, seed, rest) = match data {
+        [flags, seed, rest @ ..] => (*flags, *seed, rest),
+        _ => return,
+    };
+    if flags & 0x80 != 0 {
+        round_trip(flags, rest);
+        return;
+    }
+    let mode = match flags & 3 {
+        0 => TlsMode::Required,
+        1 => TlsMode::Opportunistic,
+        _ => TlsMode::Never,
+    };
+    let whole = drive_client(mode, flags, std::iter::once(rest));
+    let chunked = drive_client(mode, flags, Chunks::new(rest, seed));
+    let upto_tls = |actions: &[Action]| -> usize {
+        actions
+            .iter()
+            .position(|a| matches!(a, Action::StartTls))
+            .map_or(actions.len(), |i| i + 1)
+    };
+    let (a, b) = (upto_tls(&whole), upto_tls(&chunked));
+    assert_eq!(
+        whole.get(..a),
+        chunked.get(..b),
+        "chunking changed the client's actions before STARTTLS"
+    );
+}
+
+fn fuzz_message() -> Message {
+    Message::new(
+        "from@fuzz.test",
+        vec!["a@fuzz.test".to_owned(), "b@fuzz.test".to_owned()],
+        b"Subject: fuzz\r\n\r\n.leading dot\r\n".to_vec(),
+    )
+}
+
+/// Runs the client against server bytes, checking its promises; returns every action.
+fn drive_client<'a>(
+    mode: TlsMode,
+    flags: u8,
+    chunks: impl Iterator<Item = &'a [u8]>,
+) -> Vec<Action> {
+    let message = fuzz_message();
+    let body = crate::client::dot_stuff(&message.data);
+    let mut client = Client::new("client.fuzz.test", mode, message);
+    let mut all = Vec::new();
+    let mut tls = false;
+    let mut last_code_354 = false;
+    let mut body_sent = false;
+    let mut done = false;
+    let mut tail: Vec<u8> = Vec::new();
+    let check = |action: &Action, tls: bool, saw_354: bool, body_sent: &mut bool| match action {
+        Action::Send(bytes) if bytes == &body => {
+            assert!(saw_354, "the body went out without a 354");
+            assert!(!*body_sent, "the body went out twice");
+            assert!(
+                tls || mode != TlsMode::Required,
+                "the body went out in clear text"
+            );
+            *body_sent = true;
+        }
+        Action::Send(bytes) => {
+            let line = String::from_utf8_lossy(bytes);
+            assert!(line.ends_with("\r\n") && line.matches('\n').count() == 1);
+            let verb = line.split([' ', '\r']).next().unwrap_or_default();
+            if mode == TlsMode::Required && !tls {
+                assert!(
+                    matches!(verb, "EHLO" | "HELO" | "STARTTLS"),
+                    "{verb} sent in clear text with TLS required"
+                );
+            }
+            if mode == TlsMode::Never {
+                assert_ne!(verb, "STARTTLS", "STARTTLS with TLS off");
+            }
+        }
+        Action::StartTls => assert_ne!(mode, TlsMode::Never, "a handshake with TLS off"),
+        Action::Done(outcome) => match outcome {
+            Outcome::Delivered { tls: under_tls, .. } => {
+                assert!(*body_sent, "delivered without sending the body");
+                assert_eq!(*under_tls, tls);
+                assert!(tls || mode != TlsMode::Required, "delivered in clear text");
+            }
+            Outcome::Failed { code, .. } => assert!(*code >= 500),
+            Outcome::Deferred { code, .. } => assert!(code.is_none_or(|c| c < 600)),
+        },
+    };
+    'chunks: for chunk in chunks {
+        let actions = client.receive(chunk);
+        // A 354 anywhere in the bytes so far (across chunk boundaries too) is a necessary
+        // condition for the body.
+        tail.extend_from_slice(chunk);
+        last_code_354 |= contains_reply(&tail, b"354");
+        let keep = tail.len().saturating_sub(2);
+        tail.drain(..keep);
+        for (i, action) in actions.iter().enumerate() {
+            assert!(!done, "an action after Done: {action:?}");
+            check(action, tls, last_code_354, &mut body_sent);
+            match action {
+                Action::Done(_) => done = true,
+                Action::StartTls => {
+                    assert_eq!(i + 1, actions.len(), "actions after StartTls");
+                    all.extend(actions.iter().cloned());
+                    if flags & 4 != 0 {
+                        let outcome = client.tls_failed("fuzz");
+                        assert!(matches!(outcome, Outcome::Deferred { .. }));
+                        return all;
+                    }
+                    tls = true;
+                    for action in client.tls_started() {
+                        check(&action, tls, last_code_354, &mut body_sent);
+                        all.push(action);
+                    }
+                    continue 'chunks;
+                }
+                _ => {}
+            }
+        }
+        all.extend(actions);
+        if done {
+            assert!(
+                client.receive(b"250 OK\r\n").is_empty(),
+                "a finished client acted"
+            );
+            return all;
+        }
+    }
+    if let Some(outcome) = client.connection_lost() {
+        assert!(!done);
+        assert!(matches!(outcome, Outcome::Deferred { .. }));
+    }
+    all
+}
+
+fn contains_reply(bytes: &[u8], code: &[u8]) -> bool {
+    bytes.windows(code.len()).any(|w| w == code)
+}
+
+/// The client delivering `data` to our own session, both in memory.
+fn round_trip(flags: u8, data: &[u8]) {
+    let mut config = SessionConfig::new("mx.fuzz.test", flags & 1 != 0);
+    config.limits.max_data_line = 80;
+    let limit = config.limits.max_data_line;
+    let mut session = Session::new(config);
+    let mode = if flags & 1 != 0 {
+        TlsMode::Required
+    } else {
+        TlsMode::Opportunistic
+    };
+    let message = Message::new("a@fuzz.test", vec!["b@fuzz.test".to_owned()], data.to_vec());
+    let mut client = Client::new("client.fuzz.test", mode, message);
+    let mut to_client = session.greeting().to_wire().into_bytes();
+    let mut stored = None;
+    let mut outcome = None;
+    for _ in 0..64 {
+        let mut to_server = Vec::new();
+        for action in client.receive(&std::mem::take(&mut to_client)) {
+            match action {
+                Action::Send(bytes) => to_server.extend(bytes),
+                Action::StartTls => {
+                    to_server.clear();
+                    session.tls_started();
+                    for action in client.tls_started() {
+                        if let Action::Send(bytes) = action {
+                            to_server.extend(bytes);
+                        }
+                    }
+                }
+                Action::Done(o) => outcome = Some(o),
+            }
+        }
+        if outcome.is_some() {
+            break;
+        }
+        for event in session.receive(&to_server) {
+            match event {
+                Event::Reply(reply) | Event::StartTls(reply) | Event::Close(reply) => {
+                    to_client.extend(reply.to_wire().into_bytes());
+                }
+                Event::Store(envelope) => {
+                    stored = Some(envelope.data);
+                    to_client.extend(session.stored(Ok("fuzz".to_owned())).to_wire().into_bytes());
+                }
+            }
+        }
+    }
+    // What the session must store: CRLF line ends, a final CRLF.
+    let mut expected = Vec::new();
+    let mut prev = 0u8;
+    for &b in data {
+        if b == b'\n' && prev != b'\r' {
+            expected.push(b'\r');
+        }
+        expected.push(b);
+        prev = b;
+    }
+    if !expected.is_empty() && !expected.ends_with(b"\r\n") {
+        expected.extend_from_slice(b"\r\n");
+    }
+    let too_long = expected
+        .split_inclusive(|&b| b == b'\n')
+        .any(|line| line.len() + usize::from(line.first() == Some(&b'.')) > limit);
+    assert!(
+        matches!(
+            outcome,
+            Some(Outcome::Delivered { .. } | Outcome::Failed { code: 500, .. })
+        ),
+        "the round trip ended {outcome:?}"
+    );
+    match outcome {
+        Some(Outcome::Delivered { tls, .. }) => {
+            assert!(!too_long, "a line over the limit was accepted");
+            assert_eq!(
+                stored.as_deref(),
+                Some(expected.as_slice()),
+                "stored differs from sent"
+            );
+            assert_eq!(tls, flags & 1 != 0);
+        }
+        Some(Outcome::Failed { code: 500, .. }) => {
+            assert!(too_long, "refused a message within limits")
+        }
+        _ => {}
+    }
+}
+
 /// The stream cut into pieces of 1 to 16 bytes, sizes from a small generator seeded by `seed`.
 struct Chunks<'a> {
     rest: &'a [u8],
@@ -220,7 +459,7 @@ impl<'a> Iterator for Chunks<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::smtp_server;
+    use super::{smtp_client, smtp_server};
 
     #[test]
     fn a_whole_conversation_passes_the_harness() {
@@ -230,6 +469,21 @@ mod tests {
             for seed in [0u8, 1, 77, 255] {
                 smtp_server(&[&[flags, seed][..], stream].concat());
             }
+        }
+    }
+
+    #[test]
+    fn a_well_behaved_server_and_the_round_trip_pass_the_harness() {
+        let server = b"220 mx ESMTP\r\n250-mx\r\n250 STARTTLS\r\n220 go\r\n250-mx\r\n250 SIZE\r\n\
+            250 ok\r\n250 ok\r\n550 no\r\n354 go\r\n250 OK id=1\r\n";
+        for flags in 0..8u8 {
+            for seed in [0u8, 9, 200] {
+                smtp_client(&[&[flags, seed][..], server].concat());
+            }
+        }
+        for data in [&b""[..], b"x", b".\n..\r\n.", b"a\rb\r\r\nc", &[b'y'; 200]] {
+            smtp_client(&[&[0x80, 0][..], data].concat());
+            smtp_client(&[&[0x81, 0][..], data].concat());
         }
     }
 }

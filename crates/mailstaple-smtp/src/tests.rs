@@ -284,6 +284,17 @@ mod client {
             run(b"garbage\r\n"),
             Some(Outcome::Deferred { code: None, .. })
         ));
+        // Three digits, then SP, '-' or the end: "2201" and "+22" are not reply codes.
+        for bad in [&b"2201 hi\r\n"[..], b"+22 hi\r\n", b"22 hi\r\n", b"220\thi\r\n"] {
+            assert!(
+                matches!(run(bad), Some(Outcome::Deferred { code: None, .. })),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            run(b"220\r\n250\r\n250 ok\r\n554\r\n"),
+            Some(Outcome::Failed { code: 554, .. })
+        ));
     }
 
     #[test]
