@@ -68,6 +68,10 @@ fn generate(corpus: &Path, pair_dir: &Path) -> Result<()> {
         .into_iter()
         .enumerate()
         .map(|(i, der)| seed(&format!("request-{i}"), der))
+        .chain(std::iter::once((
+            "seed-index-txt".to_owned(),
+            [&[0xff][..], mailstaple_responder::fuzzing::SEED_INDEX].concat(),
+        )))
         .collect();
     write_seeds(&corpus.join("responder_request"), &requests)?;
 

@@ -172,14 +172,20 @@ pub fn seeds() -> Vec<Vec<u8>> {
 /// kind: `malformedRequest` exactly when the request does not decode, one SingleResponse per
 /// CertID in request order when successful, the nonce echoed when one of 1 to 32 octets was
 /// sent, and the same bytes again for a repeated nonce-less request while the cache has room.
+///
+/// A first byte of `0xff` makes the rest an `index.txt` instead (see [`index_file`]).
 pub fn responder_request(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    if selector == 0xff {
+        index_file(rest);
+        return;
+    }
     let Some(Fixture { responder, .. }) = fixture() else {
         return;
     };
     let now = Time::from_unix(NOW);
-    let Some((&selector, rest)) = data.split_first() else {
-        return;
-    };
     let (answer, request) = if selector % 2 == 0 {
         (http::post(responder, rest, now), rest.to_vec())
     } else {
@@ -228,5 +234,81 @@ pub fn responder_request(data: &[u8]) {
                 );
             }
         }
+    }
+}
+
+/// An arbitrary `index.txt`: parsing never panics, and a file that parses lists exactly its
+/// non-blank lines, each found again by the serial in its fourth field (decoded here
+/// independently, as a CertID would carry it: big-endian, a 0x00 before a high bit).
+pub fn index_file(text: &[u8]) {
+    let Ok(index) = Index::parse(text) else {
+        return;
+    };
+    let mut listed = 0;
+    for (n, raw) in text.split(|&b| b == b'\n').enumerate() {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        listed += 1;
+        let hex = raw.split(|&b| b == b'\t').nth(3).unwrap_or_default();
+        let mut value: Vec<u8> = Vec::new();
+        let digits: Vec<u8> = hex
+            .iter()
+            .filter_map(|&c| {
+                char::from(c)
+                    .to_digit(16)
+                    .and_then(|d| u8::try_from(d).ok())
+            })
+            .collect();
+        assert_eq!(
+            digits.len(),
+            hex.len(),
+            "line {}: accepted a non-hex serial",
+            n + 1
+        );
+        let pad = usize::from(digits.len() % 2 == 1);
+        for (i, d) in std::iter::repeat_n(0, pad).chain(digits).enumerate() {
+            if i % 2 == 0 {
+                value.push(d << 4);
+            } else if let Some(last) = value.last_mut() {
+                *last |= d;
+            }
+        }
+        let start = value.iter().position(|&b| b != 0).unwrap_or(value.len());
+        let mut serial = value.split_off(start);
+        if serial.first().is_none_or(|&b| b & 0x80 != 0) {
+            serial.insert(0, 0);
+        }
+        let entry = index.lookup(&serial);
+        assert_eq!(
+            entry.map(|e| e.line),
+            Some(n + 1),
+            "line {} not found by its serial",
+            n + 1
+        );
+    }
+    assert_eq!(index.len(), listed);
+}
+
+/// An `index.txt` seed for [`index_file`]: every status, a reason with an argument, an odd-length
+/// serial, a CRLF and a blank line.
+pub const SEED_INDEX: &[u8] = b"V\t270601000000Z\t\t1001\tunknown\t/CN=mail.example.test\r\n\n\
+    R\t270601000000Z\t260520000000Z,keyCompromise\t00FF\tunknown\t/CN=other\n\
+    R\t270601000000Z\t260520000000Z,holdInstruction,1.2.840.10040.2.2\t0A\tunknown\t/CN=x\n\
+    E\t250101000000Z\t\tabc\tunknown\t/CN=old.example.test\n";
+
+#[cfg(test)]
+mod tests {
+    use super::{SEED_INDEX, index_file, responder_request};
+
+    #[test]
+    fn the_index_seed_parses_and_passes_the_harness() {
+        assert_eq!(
+            crate::Index::parse(SEED_INDEX).map(|i| i.len()).ok(),
+            Some(4)
+        );
+        index_file(SEED_INDEX);
+        responder_request(&[&[0xff][..], SEED_INDEX].concat());
     }
 }

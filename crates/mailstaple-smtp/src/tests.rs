@@ -285,7 +285,12 @@ mod client {
             Some(Outcome::Deferred { code: None, .. })
         ));
         // Three digits, then SP, '-' or the end: "2201" and "+22" are not reply codes.
-        for bad in [&b"2201 hi\r\n"[..], b"+22 hi\r\n", b"22 hi\r\n", b"220\thi\r\n"] {
+        for bad in [
+            &b"2201 hi\r\n"[..],
+            b"+22 hi\r\n",
+            b"22 hi\r\n",
+            b"220\thi\r\n",
+        ] {
             assert!(
                 matches!(run(bad), Some(Outcome::Deferred { code: None, .. })),
                 "{bad:?}"
