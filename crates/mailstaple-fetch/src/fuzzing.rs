@@ -168,3 +168,49 @@ fn check_retry(sched: &Scheduler, config: &Config, now: i64, id: EntryId, v: Opt
         ),
     }
 }
+
+/// `fetch_url`: an arbitrary responder URL, as a CA writes it into a certificate's AIA
+/// extension or an operator into a configuration file. Parsing never panics, and a URL it
+/// accepts has a host without white space, control characters or `/`, a path that starts with
+/// `/` and holds neither, an authority without those either (it becomes the `Host` header), and
+/// it reads back the same from `http://{authority}{path}`.
+pub fn fetch_url(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let Ok(url) = crate::http::HttpUrl::parse(&text) else {
+        return;
+    };
+    let clean = |s: &str| !s.bytes().any(|b| b <= b' ' || b == 0x7f);
+    assert!(!url.host.is_empty() && clean(&url.host) && !url.host.contains('/'));
+    assert!(
+        url.path.starts_with('/') && clean(&url.path),
+        "path {:?}",
+        url.path
+    );
+    assert!(clean(&url.authority), "authority {:?}", url.authority);
+    let again = crate::http::HttpUrl::parse(&format!("http://{}{}", url.authority, url.path));
+    assert_eq!(
+        again.as_ref().ok(),
+        Some(&url),
+        "{text:?} does not read back"
+    );
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::fetch_url;
+
+    #[test]
+    fn urls_pass_the_harness() {
+        for url in [
+            "http://ocsp.example.test",
+            "HTTP://ocsp.example.test:8080/path?q#frag",
+            "http://[2001:db8::1]:80/",
+            "http://[::1]",
+            "https://no",
+            "http://a b/",
+            "http://x@y/",
+        ] {
+            fetch_url(url.as_bytes());
+        }
+    }
+}
