@@ -148,8 +148,48 @@ pub(crate) fn classify_tail(text: &str) -> Result<Kind, String> {
 }
 
 /// `check_string` with `at_is_special`: patterns matched against the host name.
+/// Whether a pattern turns Unicode mode on with a `u` flag, which the `regex` crate knows and
+/// Exim's PCRE (compiled without UTF or UCP) refuses as an unknown flag. Refusing it keeps
+/// matching ASCII as Exim's is, and keeps compilation cheap: a caseless Unicode class such as
+/// `(?u)\w` takes milliseconds to build.
+fn enables_unicode(pattern: &str) -> bool {
+    use regex_syntax::ast::{self, Ast, Flag, Visitor};
+
+    struct Finder;
+    impl Visitor for Finder {
+        type Output = ();
+        type Err = ();
+        fn finish(self) -> Result<(), ()> {
+            Ok(())
+        }
+        fn visit_pre(&mut self, ast: &Ast) -> Result<(), ()> {
+            let flags = match ast {
+                Ast::Flags(set) => Some(&set.flags),
+                Ast::Group(group) => match &group.kind {
+                    ast::GroupKind::NonCapturing(flags) => Some(flags),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match flags.and_then(|f| f.flag_state(Flag::Unicode)) {
+                Some(true) => Err(()),
+                _ => Ok(()),
+            }
+        }
+    }
+    // A pattern that does not parse is left to the regex builder, whose error says why.
+    ast::parse::Parser::new()
+        .parse(pattern)
+        .is_ok_and(|ast| ast::visit(&ast, Finder).is_err())
+}
+
 fn classify_name_pattern(text: &str) -> Result<Kind, String> {
     if text.starts_with('^') {
+        if enables_unicode(text) {
+            return Err("Unicode mode ((?u)) is not available: Exim's PCRE has no such flag, \
+                and host names are ASCII"
+                .to_owned());
+        }
         let re = regex::bytes::RegexBuilder::new(text)
             .case_insensitive(true)
             .unicode(false)

@@ -53,7 +53,9 @@
 //!   only `lsearch` and `iplsearch` (with their `net-` forms); any other type is an ERROR naming
 //!   it. Query-style lookups and `partial-` lookups are not supported either.
 //! - Regexes use the `regex` crate (no look-around or back-references); a regex that does not
-//!   compile is rejected by [`HostList::parse`] rather than at check time.
+//!   compile is rejected by [`HostList::parse`] rather than at check time. Like Exim's PCRE
+//!   (no UTF, no UCP) they match ASCII: `\w`, `\d` and case folding are ASCII, and a pattern that
+//!   turns Unicode mode on with `(?u)`, a flag PCRE does not have, is rejected.
 //! - Exim truncates list items at 1023 bytes and file lines at 1023 or 4095 bytes; we do not.
 //! - An unreadable file (Exim: a fatal error that kills the process) is a defer that no
 //!   modifier can change ([`Reason::Fatal`]).

@@ -727,6 +727,20 @@ fn compile_errors() {
         }) => assert_eq!(item, "^(unclosed"),
         other => panic!("unexpected {other:?}"),
     }
+    // Unicode mode is refused wherever its flag is set, as Exim's PCRE refuses `(?u)`; turning
+    // it off, or a `u` in a character class, is fine.
+    // (A `:` in an item is doubled, as in any Exim list.)
+    for pattern in [r"^(?u)\w", r"^mx(?iu::\d)", r"^(?-i)(?u)a", r"^(?u::\p{L})"] {
+        match HostList::parse(pattern) {
+            Err(err @ Error::InvalidRegex { .. }) => {
+                assert!(err.to_string().contains("Unicode mode"), "{pattern}: {err}");
+            }
+            other => panic!("{pattern}: unexpected {other:?}"),
+        }
+    }
+    for pattern in [r"^(?-u)mx", r"^[(?u)]", r"^\(\?u\)", r"^(?i)mx"] {
+        assert!(HostList::parse(pattern).is_ok(), "{pattern}");
+    }
     let mut named = NamedLists::new();
     named
         .define("a", "+b")
