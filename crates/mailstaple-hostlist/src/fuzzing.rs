@@ -595,7 +595,7 @@ impl Fixture {
 }
 
 /// How many fixture hosts one fuzz input is checked against.
-const HOSTS_PER_INPUT: usize = 11;
+pub const HOSTS_PER_INPUT: usize = 11;
 
 /// Fuzz entry point: compiles `data` (as a list, lossily decoded) against the fixture's named
 /// lists and, if it compiles, checks fixture hosts with both the compiled matcher and
