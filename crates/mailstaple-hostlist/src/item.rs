@@ -186,9 +186,11 @@ fn enables_unicode(pattern: &str) -> bool {
 fn classify_name_pattern(text: &str) -> Result<Kind, String> {
     if text.starts_with('^') {
         if enables_unicode(text) {
-            return Err("Unicode mode ((?u)) is not available: Exim's PCRE has no such flag, \
+            return Err(
+                "Unicode mode ((?u)) is not available: Exim's PCRE has no such flag, \
                 and host names are ASCII"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         let re = regex::bytes::RegexBuilder::new(text)
             .case_insensitive(true)
