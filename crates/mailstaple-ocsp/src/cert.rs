@@ -214,13 +214,15 @@ pub fn serial_eq(a: &[u8], b: &[u8]) -> bool {
     canonical_integer(a) == canonical_integer(b)
 }
 
-/// INTEGER contents with redundant leading zero octets removed: the DER form of the same value.
+/// INTEGER contents with redundant leading octets removed: the DER form of the same value. A
+/// leading 0x00 before a byte without the top bit, or 0xff before one with it (a negative
+/// serial, which RFC 5280 forbids but certificates in the wild have), adds nothing.
 pub(crate) fn canonical_integer(mut v: &[u8]) -> &[u8] {
-    while let [0, rest @ ..] = v {
-        if rest.first().is_none_or(|b| b & 0x80 != 0) {
-            break;
+    loop {
+        match v {
+            [0x00, rest @ ..] if rest.first().is_some_and(|b| b & 0x80 == 0) => v = rest,
+            [0xff, rest @ ..] if rest.first().is_some_and(|b| b & 0x80 != 0) => v = rest,
+            _ => return v,
         }
-        v = rest;
     }
-    v
 }

@@ -414,4 +414,23 @@ fn r_fuzz_non_minimal_certificate_serial() {
     assert_eq!(id.serial, vec![0x10, 0x01]);
     let req = mailstaple_ocsp::build_request(std::slice::from_ref(&id), None);
     assert!(mailstaple_ocsp::OcspRequest::parse(&req).unwrap().cert_ids[0].matches_id(&id));
+
+    // Found by the campaign: a negative serial with a redundant leading 0xff (RFC 5280 forbids
+    // negative serials; certificates in the wild have them) is minimised the same way.
+    for (padded, minimal) in [
+        (&[0xff, 0xff][..], &[0xff][..]),
+        (&[0xff, 0xff, 0x80, 0x01], &[0x80, 0x01]),
+        (&[0xff, 0x7f], &[0xff, 0x7f]),
+        (&[0x00, 0x80], &[0x00, 0x80]),
+        (&[0x00], &[0x00]),
+    ] {
+        leaf.serial = padded;
+        let id = CertId::new(&leaf, &issuer, HashAlgorithm::Sha1);
+        assert_eq!(id.serial, minimal, "{padded:02x?}");
+        let req = mailstaple_ocsp::build_request(std::slice::from_ref(&id), None);
+        assert!(
+            mailstaple_ocsp::OcspRequest::parse(&req).unwrap().cert_ids[0].matches_id(&id),
+            "{padded:02x?}"
+        );
+    }
 }
