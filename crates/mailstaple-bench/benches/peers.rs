@@ -98,6 +98,20 @@ fn verification(c: &mut Criterion) {
             };
             let key = CertView::parse(signer).unwrap().public_key.to_vec();
             let (tbs, sig) = (basic.tbs_raw.to_vec(), basic.signature.to_vec());
+            // A delegated proof costs two signatures: the response's, and the issuer's over the
+            // signer certificate (test data is DER, so re-encoding the tbs gives its bytes).
+            let signer_cert = {
+                use der::{Decode as _, Encode as _};
+                let cert = x509_cert::Certificate::from_der(&pki.signer.der).unwrap();
+                let issuer_key = CertView::parse(&pki.intermediate.der)
+                    .unwrap()
+                    .public_key
+                    .to_vec();
+                let tbs = cert.tbs_certificate().to_der().unwrap();
+                let sig = cert.signature().raw_bytes().to_vec();
+                bare_verify(alg, &issuer_key, &tbs, &sig);
+                (issuer_key, tbs, sig)
+            };
             assert!(
                 verify(&der, &pki.leaf.der, &pki.intermediate.der, now, &policy)
                     .unwrap()
@@ -123,6 +137,15 @@ fn verification(c: &mut Criterion) {
             g.bench_function("bare signature", |b| {
                 b.iter(|| bare_verify(alg, &key, black_box(&tbs), &sig))
             });
+            if delegated {
+                let (issuer_key, signer_tbs, signer_sig) = &signer_cert;
+                g.bench_function("bare signatures (response + signer cert)", |b| {
+                    b.iter(|| {
+                        bare_verify(alg, &key, black_box(&tbs), &sig);
+                        bare_verify(alg, issuer_key, black_box(signer_tbs), signer_sig);
+                    })
+                });
+            }
             g.bench_function("openssl", |b| {
                 b.iter(|| {
                     let resp = SslResponse::from_der(black_box(&der))
