@@ -43,18 +43,18 @@ pub fn smtp_server(data: &[u8]) {
 
     let whole = run(&config, flags, std::iter::once(stream));
     let chunked = run(&config, flags, Chunks::new(stream, seed));
-    let upto_tls = |events: &[Event]| -> usize {
-        events
-            .iter()
-            .position(|e| matches!(e, Event::StartTls(_)))
-            .map_or(events.len(), |i| i + 1)
-    };
-    let (a, b) = (upto_tls(&whole), upto_tls(&chunked));
+    let upto_tls = |e: &Event| matches!(e, Event::StartTls(_));
     assert_eq!(
-        whole.get(..a),
-        chunked.get(..b),
+        through_first(&whole, upto_tls),
+        through_first(&chunked, upto_tls),
         "chunking changed the session's answers before STARTTLS"
     );
+}
+
+/// `items` up to and including the first one for which `stop` holds; all of them if none.
+fn through_first<T>(items: &[T], stop: impl Fn(&T) -> bool) -> &[T] {
+    let end = items.iter().position(stop).map_or(items.len(), |i| i + 1);
+    items.get(..end).unwrap_or(items)
 }
 
 fn config(flags: u8) -> SessionConfig {
@@ -216,16 +216,10 @@ pub fn smtp_client(data: &[u8]) {
     };
     let whole = drive_client(mode, flags, std::iter::once(rest));
     let chunked = drive_client(mode, flags, Chunks::new(rest, seed));
-    let upto_tls = |actions: &[Action]| -> usize {
-        actions
-            .iter()
-            .position(|a| matches!(a, Action::StartTls))
-            .map_or(actions.len(), |i| i + 1)
-    };
-    let (a, b) = (upto_tls(&whole), upto_tls(&chunked));
+    let upto_tls = |a: &Action| matches!(a, Action::StartTls);
     assert_eq!(
-        whole.get(..a),
-        chunked.get(..b),
+        through_first(&whole, upto_tls),
+        through_first(&chunked, upto_tls),
         "chunking changed the client's actions before STARTTLS"
     );
 }
