@@ -56,7 +56,7 @@ pub(crate) fn run(root: &Path, report_only: bool) -> Result<()> {
             continue;
         }
         eprintln!("bench: {package} / {bench}");
-        util::run(Command::new("cargo").current_dir(root).args([
+        let printed = util::capture(Command::new("cargo").current_dir(root).args([
             "bench",
             "--locked",
             "-p",
@@ -69,8 +69,22 @@ pub(crate) fn run(root: &Path, report_only: bool) -> Result<()> {
             "--measurement-time",
             "3",
         ]))?;
+        print!("{printed}");
+        notes.extend(printed_results(&printed));
     }
     write_report(root, &criterion, &notes)
+}
+
+/// Lines a bench prints with results that criterion does not time: the paired handshake
+/// throughput (`paired ...`) and the fetcher's run (`refresh: ...`). They go into the report
+/// as notes, so it holds every number the benches measured.
+pub(crate) fn printed_results(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("paired ") || l.starts_with("refresh: "))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn write_report(root: &Path, criterion: &Path, notes: &[String]) -> Result<()> {
@@ -231,6 +245,21 @@ fn today() -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keeps_the_results_benches_print_themselves() {
+        let stdout = "Benchmarking handshake/tls12/stapled\n\
+            paired tls12: throughput stapled / unstapled = 0.981 (median of 31 rounds of 100)\n\
+            handshake/tls12/stapled time: [1 us 2 us 3 us]\n\
+            refresh: 10000 certificates, concurrency 64: 2.75 s, 3634 certificates/s\n";
+        assert_eq!(
+            printed_results(stdout),
+            vec![
+                "paired tls12: throughput stapled / unstapled = 0.981 (median of 31 rounds of 100)",
+                "refresh: 10000 certificates, concurrency 64: 2.75 s, 3634 certificates/s",
+            ]
+        );
+    }
 
     #[test]
     fn renders_ratios_against_ours() {

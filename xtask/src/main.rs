@@ -34,7 +34,7 @@ commands:
                          or until N executions; sanitizer default none (all crates
                          forbid unsafe), `address` for AddressSanitizer
   bench [--report]       run the peer-comparison benchmarks and write BENCHMARKS.md
-                         (--report: rewrite it from the last run's results only)
+                         (--report: rewrite its tables from the last run's criterion files)
   help                   print this text
 ";
 
