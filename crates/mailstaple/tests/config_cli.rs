@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 
 use mailstaple_testpki::{DAY, HOUR, KeyAlg, NOW, Pki, PkiOptions};
 
-use common::{Serve, serve_with};
+use common::{Serve, send_command, serve_with};
 
 mod common;
 
@@ -307,23 +307,9 @@ fn serve(config: &Path) -> Serve {
 }
 
 fn send(config: &Path, port: u16, msg: &Path, extra: &[&str]) -> (i32, String) {
-    let out = bin()
-        .args(["send", "--config"])
+    let out = send_command(port)
+        .arg("--config")
         .arg(config)
-        .args([
-            "--host",
-            "mail.example.test",
-            "--address",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--from",
-            "a@x.test",
-            "--to",
-            "b@y.test",
-            "--now",
-            &NOW.to_string(),
-        ])
         .args(extra)
         .arg(msg)
         .output()

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use mailstaple_testpki::{DAY, HOUR, KeyAlg, NOW, Pki, Status};
 
-use common::serve;
+use common::{send_command, serve};
 
 mod common;
 
@@ -353,19 +353,9 @@ fn exim_server(exim: &Path, dir: &Path, ocsp: Option<&str>) -> EximServer {
 fn send(dir: &Path, port: u16) -> Output {
     std::fs::write(dir.join("msg"), "Subject: hi\n\nhello\n").unwrap();
     run(
-        Command::new(env!("CARGO_BIN_EXE_mailstaple"))
-            .args([
-                "send",
-                "--host",
-                "mail.example.test",
-                "--address",
-                "127.0.0.1",
-            ])
-            .args(["--port", &port.to_string()])
-            .args(["--from", "a@x.test", "--to", "b@y.test"])
+        send_command(port)
             .args(["--hosts-require-ocsp", "*", "--tls-verify-certificates"])
             .arg(dir.join("root.pem"))
-            .args(["--now", &NOW.to_string()])
             .arg(dir.join("msg")),
         b"",
     )

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use mailstaple_testpki::{DAY, HOUR, KeyAlg, NOW, Pki, Status};
 
-use common::serve;
+use common::{send_command, serve};
 
 mod common;
 
@@ -200,25 +200,9 @@ fn mailstaple_send_requires_and_gets_the_staple() {
     let bare = serve(dir.path(), None);
     std::fs::write(dir.path().join("msg"), "Subject: hi\n\nhello\n").unwrap();
     let send = |port: u16| {
-        Command::new(env!("CARGO_BIN_EXE_mailstaple"))
-            .args([
-                "send",
-                "--host",
-                "mail.example.test",
-                "--address",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--from",
-                "a@x.test",
-                "--to",
-                "b@y.test",
-                "--hosts-require-ocsp",
-                "*",
-                "--tls-verify-certificates",
-            ])
+        send_command(port)
+            .args(["--hosts-require-ocsp", "*", "--tls-verify-certificates"])
             .arg(dir.path().join("root.pem"))
-            .args(["--now", &NOW.to_string()])
             .arg(dir.path().join("msg"))
             .output()
             .unwrap()

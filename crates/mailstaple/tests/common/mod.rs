@@ -1,4 +1,5 @@
-//! Helpers shared by the binary's integration tests: running `mailstaple serve` as a child.
+//! Helpers shared by the binary's integration tests: running `mailstaple serve` as a child, and
+//! the common part of a `mailstaple send` command line.
 
 // Each test binary uses a subset of these helpers.
 #![allow(dead_code)]
@@ -75,4 +76,21 @@ pub(crate) fn serve(dir: &Path, ocsp: Option<&str>) -> Serve {
         args.push(dir.join(f).into());
     }
     serve_with(args)
+}
+
+/// `mailstaple send` from a@x.test to b@y.test for `mail.example.test` at 127.0.0.1:`port`,
+/// judged at the test PKI's `NOW`; the caller adds its own options and the message file.
+pub(crate) fn send_command(port: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailstaple"));
+    cmd.args([
+        "send",
+        "--host",
+        "mail.example.test",
+        "--address",
+        "127.0.0.1",
+    ])
+    .args(["--port", &port.to_string()])
+    .args(["--from", "a@x.test", "--to", "b@y.test"])
+    .args(["--now", &NOW.to_string()]);
+    cmd
 }
