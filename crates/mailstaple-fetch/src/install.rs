@@ -21,6 +21,15 @@ pub const DEFAULT_MODE: u32 = 0o644;
 
 /// Replaces `path` with `bytes` atomically and durably (see the module documentation).
 pub fn install_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    install_with(path, |f| f.write_all(bytes))
+}
+
+/// [`install_atomic`] with the writing of the new contents into the temporary file as an
+/// argument, so that a test can make it fail part-way as a full disk would.
+fn install_with(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -38,7 +47,7 @@ pub fn install_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let result = write_then_rename(&tmp, path, &dir, bytes, mode, previous.as_ref());
+    let result = write_then_rename(&tmp, path, &dir, write, mode, previous.as_ref());
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
@@ -49,7 +58,7 @@ fn write_then_rename(
     tmp: &Path,
     path: &Path,
     dir: &Path,
-    bytes: &[u8],
+    write: impl FnOnce(&mut File) -> std::io::Result<()>,
     mode: u32,
     previous: Option<&fs::Metadata>,
 ) -> Result<(), Error> {
@@ -59,7 +68,7 @@ fn write_then_rename(
         .mode(0o600)
         .open(tmp)
         .map_err(|e| Error::io(tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(tmp, e))?;
+    write(&mut f).map_err(|e| Error::io(tmp, e))?;
     if let Some(m) = previous {
         // Keep the owner when we may (root installing for an MTA user); ignore refusal.
         let _ = std::os::unix::fs::fchown(&f, Some(m.uid()), Some(m.gid()));
@@ -94,13 +103,60 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
+    /// The names in `dir`, sorted.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn failure_leaves_target_alone() {
         let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("staple.der");
+        let old = b"the proof installed yesterday".to_vec();
+        fs::write(&target, &old).unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
+
+        // The disk fills up half-way through the new contents.
+        let result = install_with(&target, |f| {
+            f.write_all(b"half of the new pro")?;
+            Err(std::io::Error::other("no space left on device"))
+        });
+        assert!(
+            matches!(&result, Err(Error::Io { error, .. }) if error.to_string().contains("no space")),
+            "{result:?}"
+        );
+        assert_eq!(fs::read(&target).unwrap(), old);
+        assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o640);
+        assert_eq!(
+            listing(dir.path()),
+            ["staple.der"],
+            "a temporary file is left"
+        );
+
+        // A real refusal from the file system: the target's name fits, the temporary one's does not.
+        let long = dir.path().join("x".repeat(250));
+        fs::write(&long, &old).unwrap();
+        assert!(matches!(
+            install_atomic(&long, b"new"),
+            Err(Error::Io { .. })
+        ));
+        assert_eq!(fs::read(&long).unwrap(), old);
+        assert_eq!(
+            listing(dir.path()),
+            ["staple.der".to_owned(), "x".repeat(250)]
+        );
+
+        // And the directory is missing altogether.
         let missing = dir.path().join("no/such/dir/staple.der");
         assert!(matches!(
             install_atomic(&missing, b"x"),
             Err(Error::Io { .. })
         ));
+        assert_eq!(listing(dir.path()).len(), 2);
     }
 }
