@@ -9,6 +9,7 @@ mod config;
 mod config_cmd;
 mod demo;
 mod fetch_cmd;
+mod generate_cmd;
 mod hostlist_cmd;
 mod input;
 mod ocsp_cmd;
@@ -49,6 +50,9 @@ enum Cmd {
     /// Evaluate Exim host lists.
     #[command(subcommand)]
     Hostlist(hostlist_cmd::HostlistCmd),
+    /// Write the man pages or print a shell completion script (for packagers).
+    #[command(hide = true)]
+    Generate(generate_cmd::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Cmd::Hostlist(c) => hostlist_cmd::run(c),
         Cmd::Send(a) => send_cmd::run(a),
         Cmd::Serve(a) => serve_cmd::run(a),
+        Cmd::Generate(a) => generate_cmd::run(a),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
