@@ -57,6 +57,10 @@ pub struct CertView<'a> {
     pub public_key: &'a [u8],
     /// `extensions`, raw.
     pub extensions: Vec<Extension<'a>>,
+    /// `signatureAlgorithm`: how the issuer signed this certificate.
+    pub signature_algorithm: AlgorithmId<'a>,
+    /// `subjectPublicKeyInfo.algorithm`: the key type (and curve, as parameters).
+    pub public_key_algorithm: AlgorithmId<'a>,
 }
 
 impl<'a> CertView<'a> {
@@ -66,7 +70,7 @@ impl<'a> CertView<'a> {
         let mut cert = outer.sequence("Certificate")?;
         outer.finish("Certificate")?;
         let mut tbs = cert.sequence("Certificate.tbsCertificate")?;
-        AlgorithmId::read(&mut cert, "Certificate.signatureAlgorithm")?;
+        let signature_algorithm = AlgorithmId::read(&mut cert, "Certificate.signatureAlgorithm")?;
         cert.expect(tag::BIT_STRING, "Certificate.signatureValue")?;
         cert.finish("Certificate")?;
 
@@ -89,7 +93,7 @@ impl<'a> CertView<'a> {
         let subject = tbs.expect(tag::SEQUENCE, "tbsCertificate.subject")?.raw;
         let spki_tlv = tbs.expect(tag::SEQUENCE, "tbsCertificate.subjectPublicKeyInfo")?;
         let mut spki = Reader::new(spki_tlv.value);
-        AlgorithmId::read(&mut spki, "subjectPublicKeyInfo.algorithm")?;
+        let public_key_algorithm = AlgorithmId::read(&mut spki, "subjectPublicKeyInfo.algorithm")?;
         let public_key = spki.bit_string("subjectPublicKeyInfo.subjectPublicKey")?;
         spki.finish("subjectPublicKeyInfo")?;
         tbs.optional(tag::prim(1), "tbsCertificate.issuerUniqueID")?;
@@ -109,6 +113,8 @@ impl<'a> CertView<'a> {
             spki: spki_tlv.raw,
             public_key,
             extensions,
+            signature_algorithm,
+            public_key_algorithm,
         })
     }
 
@@ -189,10 +195,81 @@ impl<'a> CertView<'a> {
             .is_some_and(|ekus| ekus.contains(&OID_KP_OCSP_SIGNING)))
     }
 
+    /// What kind of public key the certificate carries, for display.
+    pub fn key_kind(&self) -> KeyKind {
+        const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+        const EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+        const ED25519: &[u8] = &[0x2b, 0x65, 0x70];
+        const ED448: &[u8] = &[0x2b, 0x65, 0x71];
+        let alg = &self.public_key_algorithm;
+        match alg.oid {
+            RSA => KeyKind::Rsa {
+                bits: rsa_modulus_bits(self.public_key),
+            },
+            EC => KeyKind::Ec {
+                curve: alg
+                    .params
+                    .and_then(|p| Reader::new(p).oid("namedCurve").ok())
+                    .map(crate::oid_display),
+            },
+            ED25519 => KeyKind::Ed25519,
+            ED448 => KeyKind::Ed448,
+            other => KeyKind::Other(crate::oid_display(other)),
+        }
+    }
+
     /// Whether the certificate carries `id-pkix-ocsp-nocheck`.
     pub fn has_ocsp_nocheck(&self) -> bool {
         self.extension(OID_OCSP_NOCHECK).is_some()
     }
+}
+
+/// A certificate's public key type, for display ([`CertView::key_kind`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// RSA, with the modulus size in bits (`None` when the key does not decode).
+    Rsa {
+        /// Modulus bits.
+        bits: Option<usize>,
+    },
+    /// Elliptic curve, with the named curve as `name (dotted)` when present.
+    Ec {
+        /// The curve.
+        curve: Option<String>,
+    },
+    /// Ed25519.
+    Ed25519,
+    /// Ed448.
+    Ed448,
+    /// Anything else, as `name (dotted)` or dotted.
+    Other(String),
+}
+
+impl std::fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyKind::Rsa { bits: Some(b) } => write!(f, "RSA {b} bits"),
+            KeyKind::Rsa { bits: None } => f.write_str("RSA (malformed key)"),
+            KeyKind::Ec { curve: Some(c) } => write!(f, "EC {c}"),
+            KeyKind::Ec { curve: None } => f.write_str("EC (no named curve)"),
+            KeyKind::Ed25519 => f.write_str("Ed25519"),
+            KeyKind::Ed448 => f.write_str("Ed448"),
+            KeyKind::Other(alg) => write!(f, "{alg}"),
+        }
+    }
+}
+
+/// The size of an RSA modulus: `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent
+/// INTEGER }` (RFC 8017 §A.1.1).
+fn rsa_modulus_bits(key: &[u8]) -> Option<usize> {
+    let mut outer = Reader::new(key);
+    let mut seq = outer.sequence("RSAPublicKey").ok()?;
+    let modulus = seq.integer("RSAPublicKey.modulus").ok()?;
+    let first = modulus.iter().position(|&b| b != 0)?;
+    let significant = modulus.get(first..)?;
+    let top = significant.first()?;
+    Some(significant.len() * 8 - top.leading_zeros() as usize)
 }
 
 fn read_time(r: &mut Reader<'_>, what: &'static str) -> Result<Time, Error> {

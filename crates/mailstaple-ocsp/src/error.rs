@@ -71,6 +71,8 @@ pub enum Error {
         /// What is wrong.
         why: &'static str,
     },
+    /// A `Name` does not decode (the decoder's message).
+    BadName(String),
 }
 
 impl fmt::Display for Error {
@@ -102,6 +104,7 @@ impl fmt::Display for Error {
             }
             Error::PemMissing { labels } => write!(f, "no PEM block labelled {labels}"),
             Error::Pem { label, why } => write!(f, "PEM {label} block: {why}"),
+            Error::BadName(why) => write!(f, "malformed Name: {why}"),
         }
     }
 }

@@ -1,4 +1,6 @@
-//! # mailstaple-ocsp: the RFC 6960 wire format
+#![doc = include_str!("../README.md")]
+//!
+//! ## The RFC 6960 wire format
 //!
 //! This crate turns bytes into OCSP structures and back, and nothing more:
 //!
@@ -12,6 +14,8 @@
 //!   SHA-512); [`CertIdRef::matches`] matches a received CertID whatever hash it uses.
 //! - [`build_request`] builds an `OCSPRequest` (one or more CertIDs, optional nonce);
 //!   [`OcspRequest::parse`] decodes one for a responder.
+//! - [`oid_name`] and [`oid_display`] name the algorithms, hashes and extensions a person meets
+//!   (`sha256WithRSAEncryption (1.2.840.113549.1.1.11)`), for display only.
 //! - [`base64`]: the workspace's one base64 codec (PEM, RFC 5019 GET paths), and [`pem`]: its
 //!   one PEM reader (certificates, keys and responses in files users hand us).
 //! - [`encode_response_data`], [`encode_basic_response`] and [`encode_response`] write responses
@@ -42,6 +46,7 @@ mod encode;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod names;
 pub mod pem;
 mod reader;
 mod request;
@@ -55,9 +60,10 @@ pub use build::{
     ResponderIdSpec, SingleSpec, encode_basic_response, encode_error_response, encode_response,
     encode_response_data,
 };
-pub use cert::{CertView, OID_KP_OCSP_SIGNING, serial_eq};
+pub use cert::{CertView, KeyKind, OID_KP_OCSP_SIGNING, serial_eq};
 pub use certid::{CertId, CertIdRef, HashAlgorithm};
 pub use error::Error;
+pub use names::{oid_display, oid_name};
 pub use reader::{hex, oid_to_string};
 pub use request::{OcspRequest, build_request};
 pub use response::{
@@ -70,8 +76,14 @@ pub use time::Time;
 /// Renders a DER `Name` as an RFC 4514 string (`CN=...,O=...`), or `None` if `der` does not
 /// decode as a `Name`.
 pub fn name_to_string(der: &[u8]) -> Option<String> {
+    decode_name(der).ok()
+}
+
+/// Renders a DER `Name` as an RFC 4514 string, or says why it does not decode
+/// ([`Error::BadName`]), for displays that must not hide a malformed name behind hex.
+pub fn decode_name(der: &[u8]) -> Result<String, Error> {
     use der::Decode as _;
     x509_cert::name::Name::from_der(der)
-        .ok()
         .map(|n| n.to_string())
+        .map_err(|e| Error::BadName(e.to_string()))
 }

@@ -7,6 +7,8 @@
 
 /// Universal and context tags used by the builder.
 pub(crate) mod tag {
+    /// BOOLEAN.
+    pub(crate) const BOOLEAN: u8 = 0x01;
     /// INTEGER.
     pub(crate) const INTEGER: u8 = 0x02;
     /// BIT STRING.

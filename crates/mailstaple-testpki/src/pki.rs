@@ -10,7 +10,8 @@ use rcgen::{
 };
 
 use crate::der;
-use crate::response::ResponseBuilder;
+use crate::response::{ResponseBuilder, SigAlg};
+use crate::sign;
 use crate::{DAY, KeyAlg, NOW};
 
 /// A certificate with its private key.
@@ -53,6 +54,43 @@ impl Cert {
     /// SHA-1 is an OCSP `byKey` ResponderID or issuerKeyHash.
     pub fn spki_bits(&self) -> &[u8] {
         self.fields().spki_bits
+    }
+
+    /// The same certificate re-signed by `by` with `alg`, the `signature` field of the
+    /// tbsCertificate and the outer `signatureAlgorithm` rewritten to match, their parameters
+    /// left out when `absent_params` (see [`SigAlg::algorithm_identifier_absent_params`]).
+    /// rcgen signs with SHA-2 only; this makes the SHA-1-signed responder certificates some
+    /// CAs still issue. The key is the same.
+    ///
+    /// Panics if `alg` cannot be made with `by`'s key.
+    pub fn resigned(&self, by: &Cert, alg: SigAlg, absent_params: bool) -> Cert {
+        let alg_id = if absent_params {
+            sign::sig_alg_id_absent_params(alg)
+        } else {
+            sign::sig_alg_id(alg)
+        };
+        let (outer, _) = der::expect(&self.der, der::tag::SEQUENCE).expect("a certificate");
+        let (tbs, _) = der::expect(outer.content, der::tag::SEQUENCE).expect("a tbsCertificate");
+        let mut rest = tbs.content;
+        let mut head: Vec<u8> = Vec::new();
+        if let Some((version, after)) = der::read(rest)
+            && version.tag == 0xa0
+        {
+            head.extend_from_slice(version.full);
+            rest = after;
+        }
+        let (serial, rest) = der::expect(rest, der::tag::INTEGER).expect("a serialNumber");
+        head.extend_from_slice(serial.full);
+        let (_old_alg, rest) = der::expect(rest, der::tag::SEQUENCE).expect("a signature field");
+        let new_tbs = der::seq(&[&head, &alg_id, rest]);
+        let signature = sign::sign(by.key.serialized_der(), by.alg, alg, &new_tbs);
+        let key = KeyPair::from_pem_and_sign_algo(&self.key.serialize_pem(), self.key.algorithm())
+            .expect("rcgen reloads its own key");
+        Cert {
+            der: der::seq(&[&new_tbs, &alg_id, &der::bit_string(&signature)]),
+            key,
+            alg: self.alg,
+        }
     }
 
     pub(crate) fn fields(&self) -> der::CertFields<'_> {

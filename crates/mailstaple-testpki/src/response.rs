@@ -129,6 +129,13 @@ impl SigAlg {
     pub fn algorithm_identifier(self) -> Vec<u8> {
         sign::sig_alg_id(self)
     }
+
+    /// The `AlgorithmIdentifier` with the parameters left out, as some CAs write the RSA PKCS#1
+    /// algorithms (RFC 4055 §5 makes verifiers accept it); other algorithms have no parameters
+    /// to leave out, or (RSA-PSS) need them, and are written as usual.
+    pub fn algorithm_identifier_absent_params(self) -> Vec<u8> {
+        sign::sig_alg_id_absent_params(self)
+    }
 }
 
 /// Who signs the response.
@@ -212,6 +219,9 @@ pub struct ResponseBuilder<'a> {
     hash: HashAlg,
     extra: Vec<(Vec<u8>, Status)>,
     nonce: Option<Vec<u8>>,
+    response_exts: Vec<Vec<u8>>,
+    single_exts: Vec<Vec<u8>>,
+    absent_params: bool,
     response_status: u8,
     defects: Vec<Defect>,
 }
@@ -233,6 +243,9 @@ impl<'a> ResponseBuilder<'a> {
             hash: HashAlg::Sha1,
             extra: Vec::new(),
             nonce: None,
+            response_exts: Vec::new(),
+            single_exts: Vec::new(),
+            absent_params: false,
             response_status: 0,
             defects: Vec::new(),
         }
@@ -326,6 +339,27 @@ impl<'a> ResponseBuilder<'a> {
         self
     }
 
+    /// Adds a `responseExtensions` entry (after the nonce, if any): OID arcs, the critical
+    /// flag, and the extnValue contents.
+    pub fn response_extension(mut self, oid: &[u64], critical: bool, value: Vec<u8>) -> Self {
+        self.response_exts.push(extension(oid, critical, &value));
+        self
+    }
+
+    /// Adds a `singleExtensions` entry to the first SingleResponse: OID arcs, the critical flag,
+    /// and the extnValue contents (for example the RFC 6962 SCT list, 1.3.6.1.4.1.11129.2.4.5).
+    pub fn single_extension(mut self, oid: &[u64], critical: bool, value: Vec<u8>) -> Self {
+        self.single_exts.push(extension(oid, critical, &value));
+        self
+    }
+
+    /// Writes the response's `signatureAlgorithm` with its parameters absent (see
+    /// [`SigAlg::algorithm_identifier_absent_params`]); the signature is the same.
+    pub fn sig_alg_params_absent(mut self) -> Self {
+        self.absent_params = true;
+        self
+    }
+
     /// The OCSPResponseStatus (default 0, successful). Any other value produces an
     /// `OCSPResponse { responseStatus }` without responseBytes.
     pub fn response_status(mut self, s: u8) -> Self {
@@ -410,12 +444,16 @@ impl<'a> ResponseBuilder<'a> {
         }
         parts.push(der::tlv(der::tag::SEQUENCE, &singles.concat()));
 
+        let mut exts: Vec<Vec<u8>> = Vec::new();
         if let Some(nonce) = &self.nonce {
-            let ext = der::seq(&[
-                &der::oid(OID_OCSP_NONCE),
-                &der::octet_string(&der::octet_string(nonce)),
-            ]);
-            parts.push(der::context(1, &der::seq(&[&ext])));
+            exts.push(extension(OID_OCSP_NONCE, false, &der::octet_string(nonce)));
+        }
+        exts.extend(self.response_exts.iter().cloned());
+        if !exts.is_empty() {
+            parts.push(der::context(
+                1,
+                &der::tlv(der::tag::SEQUENCE, &exts.concat()),
+            ));
         }
         der::tlv(der::tag::SEQUENCE, &parts.concat())
     }
@@ -459,7 +497,18 @@ impl<'a> ResponseBuilder<'a> {
             Some(t) => der::context(0, &der::generalized_time(t, None)),
             None => Vec::new(),
         };
-        der::seq(&[&cert_id, &cert_status, &this_update, &next_update])
+        let single_exts = if first && !self.single_exts.is_empty() {
+            der::context(1, &der::tlv(der::tag::SEQUENCE, &self.single_exts.concat()))
+        } else {
+            Vec::new()
+        };
+        der::seq(&[
+            &cert_id,
+            &cert_status,
+            &this_update,
+            &next_update,
+            &single_exts,
+        ])
     }
 
     /// The DER `OCSPResponse`.
@@ -511,11 +560,22 @@ impl<'a> ResponseBuilder<'a> {
             let list: Vec<u8> = certs.iter().flat_map(|c| c.der.iter().copied()).collect();
             der::context(0, &der::tlv(der::tag::SEQUENCE, &list))
         };
-        der::seq(&[
-            &tbs,
-            &sign::sig_alg_id(alg),
-            &der::bit_string(&signature),
-            &certs_field,
-        ])
+        let alg_id = if self.absent_params {
+            sign::sig_alg_id_absent_params(alg)
+        } else {
+            sign::sig_alg_id(alg)
+        };
+        der::seq(&[&tbs, &alg_id, &der::bit_string(&signature), &certs_field])
     }
+}
+
+/// `Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }`
+/// (RFC 5280 §4.1); DER leaves out a FALSE critical flag.
+pub(crate) fn extension(oid: &[u64], critical: bool, value: &[u8]) -> Vec<u8> {
+    let flag = if critical {
+        der::tlv(der::tag::BOOLEAN, &[0xff])
+    } else {
+        Vec::new()
+    };
+    der::seq(&[&der::oid(oid), &flag, &der::octet_string(value)])
 }

@@ -109,6 +109,17 @@ pub(crate) fn sig_alg_id(alg: SigAlg) -> Vec<u8> {
     }
 }
 
+/// [`sig_alg_id`] with the parameters left out where RSA PKCS#1 writes NULL.
+pub(crate) fn sig_alg_id_absent_params(alg: SigAlg) -> Vec<u8> {
+    match alg {
+        SigAlg::RsaPkcs1Sha1 => der::seq(&[&rsa_oid(5)]),
+        SigAlg::RsaPkcs1Sha256 => der::seq(&[&rsa_oid(11)]),
+        SigAlg::RsaPkcs1Sha384 => der::seq(&[&rsa_oid(12)]),
+        SigAlg::RsaPkcs1Sha512 => der::seq(&[&rsa_oid(13)]),
+        other => sig_alg_id(other),
+    }
+}
+
 /// Signs `msg` with the PKCS#8 private key `pkcs8` of algorithm `key`, using `sig`.
 ///
 /// Panics when `sig` cannot be made with such a key (see [`compatible`]) or the key is unusable.

@@ -6,14 +6,22 @@ use rustls_pki_types::{
 };
 use webpki::aws_lc_rs as alg;
 
-/// sha1WithRSAEncryption with NULL parameters: still used by some legacy responders, accepted by
-/// default as OpenSSL and Exim accept it, refused when [`crate::Policy::allow_sha1`] is false.
+/// sha1WithRSAEncryption: still used by some legacy responders and responder certificates,
+/// accepted by default as OpenSSL and Exim accept it, refused when [`crate::Policy::allow_sha1`]
+/// is false. The field is the AlgorithmIdentifier's contents: with NULL parameters, as RFC 3279
+/// says, or with them absent, as some CAs write it and OpenSSL accepts (RFC 4055 §5 makes
+/// verifiers accept both forms for the SHA-2 variants).
 #[derive(Debug)]
-struct RsaPkcs1Sha1;
+struct RsaPkcs1Sha1(&'static [u8]);
 
 /// `SEQUENCE { OID 1.2.840.113549.1.1.5, NULL }` contents.
 const SHA1_WITH_RSA: &[u8] = &[
     0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05, 0x05, 0x00,
+];
+
+/// `SEQUENCE { OID 1.2.840.113549.1.1.5 }` contents: parameters absent.
+const SHA1_WITH_RSA_ABSENT_PARAMS: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x05,
 ];
 
 impl SignatureVerificationAlgorithm for RsaPkcs1Sha1 {
@@ -36,7 +44,7 @@ impl SignatureVerificationAlgorithm for RsaPkcs1Sha1 {
     }
 
     fn signature_alg_id(&self) -> AlgorithmIdentifier {
-        AlgorithmIdentifier::from_slice(SHA1_WITH_RSA)
+        AlgorithmIdentifier::from_slice(self.0)
     }
 
     fn fips(&self) -> bool {
@@ -44,16 +52,21 @@ impl SignatureVerificationAlgorithm for RsaPkcs1Sha1 {
     }
 }
 
-/// The legacy SHA-1 RSA algorithm.
-pub(crate) static RSA_PKCS1_SHA1: &dyn SignatureVerificationAlgorithm = &RsaPkcs1Sha1;
+/// The legacy SHA-1 RSA algorithm, NULL parameters.
+pub(crate) static RSA_PKCS1_SHA1: &dyn SignatureVerificationAlgorithm =
+    &RsaPkcs1Sha1(SHA1_WITH_RSA);
 
-/// Whether an algorithm identifier is sha1WithRSAEncryption.
+/// The legacy SHA-1 RSA algorithm, parameters absent.
+pub(crate) static RSA_PKCS1_SHA1_ABSENT_PARAMS: &dyn SignatureVerificationAlgorithm =
+    &RsaPkcs1Sha1(SHA1_WITH_RSA_ABSENT_PARAMS);
+
+/// Whether an AlgorithmIdentifier's contents are sha1WithRSAEncryption, in either form.
 pub(crate) fn is_sha1(value: &[u8]) -> bool {
-    value == SHA1_WITH_RSA || value == SHA1_WITH_RSA.get(..11).unwrap_or_default()
+    value == SHA1_WITH_RSA || value == SHA1_WITH_RSA_ABSENT_PARAMS
 }
 
-/// Every algorithm accepted by default: RSA PKCS#1 v1.5 with SHA-256/384/512 and legacy SHA-1,
-/// RSA-PSS with SHA-256/384/512, ECDSA on P-256, P-384 and P-521 with SHA-256/384/512, Ed25519.
+/// Every algorithm accepted by default: RSA PKCS#1 v1.5 with SHA-256/384/512 and legacy SHA-1
+/// (each with NULL or absent parameters), RSA-PSS with SHA-256/384/512, ECDSA on P-256, P-384 and P-521 with SHA-256/384/512, Ed25519.
 pub static DEFAULT_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
     alg::RSA_PKCS1_2048_8192_SHA256,
     alg::RSA_PKCS1_2048_8192_SHA384,
@@ -75,4 +88,5 @@ pub static DEFAULT_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
     alg::ECDSA_P521_SHA512,
     alg::ED25519,
     RSA_PKCS1_SHA1,
+    RSA_PKCS1_SHA1_ABSENT_PARAMS,
 ];

@@ -4,6 +4,25 @@ use std::fmt;
 
 use mailstaple_ocsp::{ResponseStatus, Time};
 
+/// Which signature an [`Error::Sha1Refused`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignedPart {
+    /// The response's own signature (BasicOCSPResponse.signatureAlgorithm).
+    Response,
+    /// The delegated responder certificate's signature, made by the issuer.
+    ResponderCertificate,
+}
+
+impl fmt::Display for SignedPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SignedPart::Response => "the response",
+            SignedPart::ResponderCertificate => "the responder certificate",
+        })
+    }
+}
+
 /// Why a proof is not a valid, current OCSP answer for the certificate.
 ///
 /// Whose fault: [`Error::BadCertificate`], [`Error::BadIssuer`], [`Error::IssuerUnusable`] and [`Error::IssuerMismatch`]
@@ -77,8 +96,9 @@ pub enum Error {
     },
     /// The signature algorithm is not supported (dotted OID).
     UnsupportedSignatureAlgorithm(String),
-    /// The proof is signed with sha1WithRSAEncryption and the policy refuses SHA-1.
-    Sha1Refused,
+    /// The response, or its delegated responder certificate, is signed with
+    /// sha1WithRSAEncryption and [`crate::Policy::allow_sha1`] is off.
+    Sha1Refused(SignedPart),
     /// The signature algorithm does not fit the signer's key (dotted OID).
     SignatureAlgorithmMismatch(String),
     /// The signature does not verify with the signer's key.
@@ -99,7 +119,7 @@ pub enum Error {
     },
     /// The response has no nextUpdate and the policy sets no maximum age.
     NoNextUpdate,
-    /// The response has no nextUpdate and is older than the policy's maximum age.
+    /// thisUpdate is older than the policy's maximum age (with or without nextUpdate).
     TooOld {
         /// thisUpdate.
         this_update: Time,
@@ -110,6 +130,22 @@ pub enum Error {
     },
     /// nextUpdate is before thisUpdate.
     NextUpdateBeforeThisUpdate,
+    /// producedAt is before the certificate's notBefore (beyond the skew): the responder
+    /// vouched for a certificate that did not exist yet.
+    ProducedBeforeCertificate {
+        /// producedAt.
+        produced_at: Time,
+        /// The certificate's notBefore.
+        not_before: Time,
+    },
+    /// producedAt is after the certificate's notAfter (beyond the skew): an answer about an
+    /// expired certificate, which Chromium refuses too.
+    ProducedAfterCertificate {
+        /// producedAt.
+        produced_at: Time,
+        /// The certificate's notAfter.
+        not_after: Time,
+    },
     /// A critical extension we do not understand (dotted OID).
     UnknownCriticalExtension(String),
 }
@@ -171,7 +207,10 @@ impl fmt::Display for Error {
             Error::UnsupportedSignatureAlgorithm(oid) => {
                 write!(f, "signature algorithm {oid} is not supported")
             }
-            Error::Sha1Refused => f.write_str("signature uses SHA-1, refused by policy"),
+            Error::Sha1Refused(part) => write!(
+                f,
+                "{part} is signed with sha1WithRSAEncryption, which the policy refuses (SHA-1 not allowed)"
+            ),
             Error::SignatureAlgorithmMismatch(oid) => {
                 write!(
                     f,
@@ -193,18 +232,33 @@ impl fmt::Display for Error {
                     "response expired: nextUpdate {next_update} is before {now}"
                 )
             }
-            Error::NoNextUpdate => {
-                f.write_str("response has no nextUpdate and no maximum age is configured")
-            }
+            Error::NoNextUpdate => f.write_str(
+                "response has no nextUpdate and no maximum age is configured \
+                 (set one to accept it: `--max-age` or `tls_ocsp_max_age`)",
+            ),
             Error::TooOld {
                 this_update,
                 max_age,
                 now,
             } => write!(
                 f,
-                "response without nextUpdate is too old: thisUpdate {this_update} + {max_age}s is before {now}"
+                "response too old: thisUpdate {this_update} is more than the maximum age of {max_age}s before {now}"
             ),
             Error::NextUpdateBeforeThisUpdate => f.write_str("nextUpdate is before thisUpdate"),
+            Error::ProducedBeforeCertificate {
+                produced_at,
+                not_before,
+            } => write!(
+                f,
+                "response produced at {produced_at}, before the certificate's notBefore {not_before}"
+            ),
+            Error::ProducedAfterCertificate {
+                produced_at,
+                not_after,
+            } => write!(
+                f,
+                "response produced at {produced_at}, after the certificate's notAfter {not_after}"
+            ),
             Error::UnknownCriticalExtension(oid) => {
                 write!(f, "unknown critical extension {oid}")
             }

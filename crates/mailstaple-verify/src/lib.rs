@@ -1,4 +1,6 @@
-//! # mailstaple-verify: is this OCSP proof authentic, current and for this certificate?
+#![doc = include_str!("../README.md")]
+//!
+//! ## Is this OCSP proof authentic, current and for this certificate?
 //!
 //! One function answers the question every other part of mailstaple asks:
 //! [`verify`]`(proof, cert, issuer, now, &Policy) -> Result<VerifiedStaple, Error>`.
@@ -16,9 +18,20 @@
 //! 4. the signature verifies over the `tbsResponseData` bytes exactly as received;
 //! 5. a SingleResponse matches the certificate's CertID (any hash algorithm the responder chose;
 //!    when several match, the worst status wins);
-//! 6. no critical extension we do not understand;
-//! 7. freshness: `thisUpdate <= now + skew` and `now <= nextUpdate + skew`; a missing nextUpdate is
-//!    refused unless [`Policy::max_age_secs`] is set.
+//! 6. no critical extension we do not understand: the ones in [`KNOWN_EXTENSIONS`] (RFC 6960
+//!    §4.4 and RFC 6962 §3.3) are accepted even when marked critical, because none of them
+//!    changes the verdict;
+//! 7. producedAt lies within the certificate's validity (notBefore − skew ..= notAfter + skew),
+//!    as Chromium insists: a responder does not vouch for a certificate that did not exist yet
+//!    or has expired;
+//! 8. freshness: `thisUpdate <= now + skew` and `now <= nextUpdate + skew`; with
+//!    [`Policy::max_age_secs`] set, also `now <= thisUpdate + max_age + skew` whether or not
+//!    nextUpdate is present (browsers' rule: Chromium's maximum age is a week); a missing
+//!    nextUpdate is refused unless a maximum age is set, and then bounds the proof alone.
+//!
+//! SHA-1 ([`Policy::allow_sha1`], on by default as in OpenSSL and Exim) governs both signatures a
+//! delegated proof carries, the response's and the responder certificate's; sha1WithRSAEncryption
+//! is accepted with NULL or absent parameters, as the SHA-2 RSA PKCS#1 variants are.
 //!
 //! `revoked` and `unknown` are authentic answers, carried in [`VerifiedStaple::status`], not
 //! errors. [`VerifiedStaple::effective_expiry`] is the earlier of nextUpdate and a delegated
@@ -46,8 +59,12 @@ use mailstaple_ocsp::{
 use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 
 pub use algorithms::DEFAULT_ALGORITHMS;
-pub use error::Error;
+pub use error::{Error, SignedPart};
 pub use mailstaple_ocsp::{CertStatus as Status, CrlReason};
+
+/// rustls-pki-types 1, whose `UnixTime` and `SignatureVerificationAlgorithm` this API names (the
+/// same crate rustls 0.23 re-exports as `rustls::pki_types`).
+pub use rustls_pki_types as pki_types;
 
 /// `id-kp-OCSPSigning` as webpki wants it (OID contents).
 static EKU_OCSP_SIGNING: &[u8] = mailstaple_ocsp::OID_KP_OCSP_SIGNING;
@@ -58,10 +75,13 @@ static EKU_OCSP_SIGNING: &[u8] = mailstaple_ocsp::OID_KP_OCSP_SIGNING;
 pub struct Policy {
     /// Clock skew allowed on thisUpdate and nextUpdate, in seconds. Default 300, as Exim.
     pub skew_secs: u64,
-    /// When set, a response without nextUpdate is accepted until thisUpdate plus this many
-    /// seconds; when `None` (the default) it is refused.
+    /// The maximum age of a proof, in seconds: when set, a response whose thisUpdate is older
+    /// than this (plus the skew) is refused even if its nextUpdate is later, and a response
+    /// without nextUpdate is usable until thisUpdate plus this. When `None` (the default) the
+    /// age is not bounded and a response without nextUpdate is refused. Chromium uses a week.
     pub max_age_secs: Option<u64>,
-    /// Accept sha1WithRSAEncryption signatures (default `true`, as OpenSSL and Exim do).
+    /// Accept sha1WithRSAEncryption signatures (default `true`, as OpenSSL and Exim do), on the
+    /// response and on a delegated responder certificate alike.
     pub allow_sha1: bool,
     /// The signature algorithms; default [`DEFAULT_ALGORITHMS`].
     pub algorithms: &'static [&'static dyn SignatureVerificationAlgorithm],
@@ -132,6 +152,7 @@ pub struct VerifiedStaple {
     signer: Signer,
     nonce: Option<Vec<u8>>,
     skew_secs: u64,
+    max_age_secs: Option<u64>,
 }
 
 impl VerifiedStaple {
@@ -170,8 +191,8 @@ impl VerifiedStaple {
         self.produced_at
     }
 
-    /// The earlier of nextUpdate (or thisUpdate plus the policy's maximum age) and a delegated
-    /// signer's notAfter: after this instant the proof is no longer usable.
+    /// The earliest of nextUpdate, thisUpdate plus the policy's maximum age (when set) and a
+    /// delegated signer's notAfter: after this instant the proof is no longer usable.
     pub fn effective_expiry(&self) -> Time {
         self.effective_expiry
     }
@@ -186,11 +207,26 @@ impl VerifiedStaple {
         self.nonce.as_deref()
     }
 
-    /// Re-checks the times against a later `now` with the skew of the original verification
-    /// (for serving a proof verified earlier). The proof's contents were already authenticated.
+    /// Re-checks the times against a later `now` with the skew and maximum age of the original
+    /// verification (for serving a proof verified earlier). The proof's contents were already
+    /// authenticated.
     pub fn check_current(&self, now: UnixTime) -> Result<(), Error> {
         let now = to_time(now);
         let skew = skew(self.skew_secs);
+        if let Some(max_age) = self.max_age_secs
+            && now.unix()
+                > self
+                    .this_update
+                    .unix()
+                    .saturating_add(skew_of(max_age))
+                    .saturating_add(skew)
+        {
+            return Err(Error::TooOld {
+                this_update: self.this_update,
+                max_age,
+                now,
+            });
+        }
         if self.this_update.unix() > now.unix().saturating_add(skew) {
             return Err(Error::NotYetValid {
                 this_update: self.this_update,
@@ -237,6 +273,7 @@ pub fn verify(
     check_extensions(&basic.extensions)?;
     let single = find_single(&basic, &cert_view, &issuer_view)?;
     check_extensions(&single.extensions)?;
+    check_produced_at(basic.produced_at, &cert_view, policy)?;
     let effective_expiry = check_fresh(single, &signer, to_time(now), policy)?;
     Ok(VerifiedStaple {
         der: proof.to_vec(),
@@ -249,6 +286,7 @@ pub fn verify(
         signer,
         nonce: basic.nonce().map(<[u8]>::to_vec),
         skew_secs: policy.skew_secs,
+        max_age_secs: policy.max_age_secs,
     })
 }
 
@@ -417,6 +455,9 @@ fn authenticate(
             now,
         });
     }
+    if algorithms::is_sha1(signer.signature_algorithm.value) && !policy.allow_sha1 {
+        return Err(Error::Sha1Refused(SignedPart::ResponderCertificate));
+    }
     // The chain check: the issuer is the only trust anchor, so the signer must be issued
     // directly by it. webpki also checks the EKU, validity, key usage and critical extensions.
     let issuer_cert = CertificateDer::from(issuer_der);
@@ -464,7 +505,7 @@ fn check_signature(
     let alg_id = basic.signature_algorithm.value;
     let oid = || basic.signature_algorithm.oid_string();
     if algorithms::is_sha1(alg_id) && !policy.allow_sha1 {
-        return Err(Error::Sha1Refused);
+        return Err(Error::Sha1Refused(SignedPart::Response));
     }
     let mut known = false;
     for alg in policy
@@ -527,22 +568,63 @@ fn find_single<'r, 'a>(
     }
 }
 
+/// The response and SingleResponse extensions accepted even when marked critical (OBJECT
+/// IDENTIFIER contents): RFC 6960 §4.4 and RFC 6962 §3.3 define them, and none changes whether a
+/// proof is authentic, current and for the certificate, so understanding them means knowing
+/// that they may be ignored. Any other critical extension is refused.
+///
+/// | extension | OID | why it does not change the verdict |
+/// |---|---|---|
+/// | nonce | 1.3.6.1.5.5.7.48.1.2 | binds a reply to a request; a staple answers no request of ours |
+/// | CRL references | 1.3.6.1.5.5.7.48.1.3 | where the status came from; informative |
+/// | acceptable responses | 1.3.6.1.5.5.7.48.1.4 | a request extension; meaningless in a reply |
+/// | archive cutoff | 1.3.6.1.5.5.7.48.1.6 | retention for expired certificates; the times are checked anyway |
+/// | service locator | 1.3.6.1.5.5.7.48.1.7 | a request extension for routing; meaningless in a reply |
+/// | preferred signature algorithms | 1.3.6.1.5.5.7.48.1.8 | a request extension |
+/// | extended revoke | 1.3.6.1.5.5.7.48.1.9 | says revoked may mean "never issued"; the status is used as given |
+/// | invalidity date | 2.5.29.24 | when a key was compromised; the revocation is used as given |
+/// | SCT list | 1.3.6.1.4.1.11129.2.4.5 | Certificate Transparency evidence for the certificate (RFC 6962); Chromium accepts it critical |
+pub const KNOWN_EXTENSIONS: &[&[u8]] = &[
+    OID_OCSP_NONCE,
+    &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x03],
+    &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x04],
+    &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x06],
+    &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x07],
+    &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x08],
+    OID_OCSP_EXTENDED_REVOKE,
+    &[0x55, 0x1d, 0x18],
+    &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x05],
+];
+
 fn check_extensions(exts: &[mailstaple_ocsp::Extension<'_>]) -> Result<(), Error> {
-    const KNOWN: &[&[u8]] = &[
-        OID_OCSP_NONCE,
-        OID_OCSP_EXTENDED_REVOKE,
-        // id-pkix-ocsp-crl, id-pkix-ocsp-archive-cutoff, invalidityDate
-        &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x03],
-        &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x06],
-        &[0x55, 0x1d, 0x18],
-    ];
-    match exts.iter().find(|e| e.critical && !KNOWN.contains(&e.oid)) {
+    match exts
+        .iter()
+        .find(|e| e.critical && !KNOWN_EXTENSIONS.contains(&e.oid))
+    {
         Some(e) => Err(Error::UnknownCriticalExtension(oid_to_string(e.oid))),
         None => Ok(()),
     }
 }
 
-/// Step 7; returns the effective expiry.
+/// Step 7: producedAt within the certificate's validity, with the skew on both ends.
+fn check_produced_at(produced_at: Time, cert: &CertView<'_>, policy: &Policy) -> Result<(), Error> {
+    let skew = skew(policy.skew_secs);
+    if produced_at.unix() < cert.not_before.unix().saturating_sub(skew) {
+        return Err(Error::ProducedBeforeCertificate {
+            produced_at,
+            not_before: cert.not_before,
+        });
+    }
+    if produced_at.unix() > cert.not_after.unix().saturating_add(skew) {
+        return Err(Error::ProducedAfterCertificate {
+            produced_at,
+            not_after: cert.not_after,
+        });
+    }
+    Ok(())
+}
+
+/// Step 8; returns the effective expiry.
 fn check_fresh(
     single: &SingleResponse<'_>,
     signer: &Signer,
@@ -556,30 +638,37 @@ fn check_fresh(
             now,
         });
     }
-    let expiry = match (single.next_update, policy.max_age_secs) {
-        (Some(next), _) => {
-            if next < single.this_update {
-                return Err(Error::NextUpdateBeforeThisUpdate);
-            }
-            if now.unix() > next.unix().saturating_add(skew) {
-                return Err(Error::Expired {
-                    next_update: next,
-                    now,
-                });
-            }
-            next
+    if let Some(next) = single.next_update
+        && next < single.this_update
+    {
+        return Err(Error::NextUpdateBeforeThisUpdate);
+    }
+    // The maximum age bounds every response, with or without nextUpdate.
+    let age_limit = policy.max_age_secs.map(|max_age| {
+        (
+            max_age,
+            Time::from_unix(single.this_update.unix().saturating_add(skew_of(max_age))),
+        )
+    });
+    if let Some((max_age, until)) = age_limit
+        && now.unix() > until.unix().saturating_add(skew)
+    {
+        return Err(Error::TooOld {
+            this_update: single.this_update,
+            max_age,
+            now,
+        });
+    }
+    let expiry = match (single.next_update, age_limit) {
+        (Some(next), _) if now.unix() > next.unix().saturating_add(skew) => {
+            return Err(Error::Expired {
+                next_update: next,
+                now,
+            });
         }
-        (None, Some(max_age)) => {
-            let until = Time::from_unix(single.this_update.unix().saturating_add(skew_of(max_age)));
-            if now.unix() > until.unix().saturating_add(skew) {
-                return Err(Error::TooOld {
-                    this_update: single.this_update,
-                    max_age,
-                    now,
-                });
-            }
-            until
-        }
+        (Some(next), Some((_, until))) => next.min(until),
+        (Some(next), None) => next,
+        (None, Some((_, until))) => until,
         (None, None) => return Err(Error::NoNextUpdate),
     };
     Ok(match signer {

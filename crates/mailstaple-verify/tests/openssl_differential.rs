@@ -176,12 +176,13 @@ const DIFFERENCES: &[Difference] = &[
               is available all the time)",
     },
     Difference {
-        case: "time/status_age_with_next_update",
-        openssl: Verdict::Invalid,
-        ours: Verdict::Good,
-        our_error: None,
-        why: "OpenSSL applies -status_age to every response; our max_age_secs only bounds responses \
-              without nextUpdate, since a nextUpdate is the responder's own statement of validity",
+        case: "conformance/produced_before_certificate",
+        openssl: Verdict::Good,
+        ours: Verdict::Invalid,
+        our_error: Some("ProducedBeforeCertificate"),
+        why: "OpenSSL does not compare producedAt with the certificate's validity; Chromium refuses \
+              a response produced before notBefore, and so do we (a responder cannot vouch for a \
+              certificate that did not exist)",
     },
     Difference {
         case: "certid/sha256_with_sha1_request",
@@ -691,6 +692,7 @@ fn cases(pki: &Pki) -> Vec<Case> {
     response_statuses(pki, &mut v);
     extensions(pki, &mut v);
     resigned(pki, &mut v);
+    conformance(pki, &mut v);
     v
 }
 
@@ -1049,6 +1051,48 @@ fn times(pki: &Pki, v: &mut Vec<Case>) {
     v.push(case("time/no_next_update_within_max_age", r().next_update(None)).max_age(DAY));
     v.push(case("time/no_next_update_beyond_max_age", r().next_update(None)).max_age(600));
     v.push(case("time/status_age_with_next_update", r()).max_age(600));
+    v.push(case("time/status_age_with_next_update_within", r()).max_age(2 * HOUR));
+}
+
+/// Issue 13's conformance points: SHA-1 responder certificates and absent parameters (RSA only),
+/// producedAt against the certificate's validity, critical extensions RFC 6960 and 6962 define.
+fn conformance(pki: &Pki, v: &mut Vec<Case>) {
+    if pki.leaf.alg == KeyAlg::Rsa2048 {
+        for absent in [false, true] {
+            let signer = pki
+                .signer
+                .resigned(&pki.intermediate, SigAlg::RsaPkcs1Sha1, absent);
+            let der = pki.response().signer(Signer::Delegated(&signer)).build();
+            v.push(Case::new(
+                format!("conformance/sha1_signed_responder_certificate_absent_params_{absent}"),
+                der,
+            ));
+        }
+        for s in [
+            SigAlg::RsaPkcs1Sha1,
+            SigAlg::RsaPkcs1Sha256,
+            SigAlg::RsaPkcs1Sha512,
+        ] {
+            v.push(case(
+                format!("conformance/{s:?}_absent_params"),
+                pki.response().sig_alg(s).sig_alg_params_absent(),
+            ));
+        }
+    }
+    v.push(case(
+        "conformance/produced_before_certificate",
+        pki.response()
+            .this_update(NOW - 31 * DAY)
+            .produced_at(NOW - 31 * DAY),
+    ));
+    v.push(case(
+        "conformance/critical_sct_list",
+        pki.response().single_extension(
+            &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 5],
+            true,
+            vec![0x04, 0x02, 0x00, 0x00],
+        ),
+    ));
 }
 
 /// Every responseStatus but successful, and the unused value 4.

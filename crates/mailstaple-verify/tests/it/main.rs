@@ -15,7 +15,9 @@ use mailstaple_testpki::{
     DAY, Defect, HOUR, HashAlg, KeyAlg, NOW, Pki, ResponderIdKind, ResponseBuilder, SigAlg,
     Signer as TSigner, Status as TStatus,
 };
-use mailstaple_verify::{Error, Policy, Signer, Status, verify, verify_for_issuer};
+use mailstaple_verify::{
+    Error, KNOWN_EXTENSIONS, Policy, SignedPart, Signer, Status, verify, verify_for_issuer,
+};
 use rustls_pki_types::UnixTime;
 
 fn at(secs: u64) -> UnixTime {
@@ -301,7 +303,7 @@ fn signature_algorithms() {
         rsa.response().sig_alg(SigAlg::RsaPkcs1Sha1),
         NOW,
         &no_sha1,
-        Expect::Err(|e| *e == Error::Sha1Refused),
+        Expect::Err(|e| *e == Error::Sha1Refused(SignedPart::Response)),
     );
     for (alg, sigs) in [
         (
@@ -554,4 +556,298 @@ fn issuer_mode_judges_every_response_naming_the_issuer() {
         matches!(got, Err(Error::UnknownResponder { .. })),
         "{got:?}"
     );
+}
+
+/// Issue 13: a delegated responder certificate signed with sha1WithRSAEncryption (NULL or absent
+/// parameters) is accepted by default, as OpenSSL and Exim accept it, and refused with the same
+/// error as a SHA-1 response signature, naming which signature, when SHA-1 is off.
+#[test]
+fn sha1_signed_responder_certificate_follows_the_policy() {
+    let rsa = Pki::shared(KeyAlg::Rsa2048);
+    let mut no_sha1 = Policy::default();
+    no_sha1.allow_sha1 = false;
+    for absent in [false, true] {
+        let signer = rsa
+            .signer
+            .resigned(&rsa.intermediate, SigAlg::RsaPkcs1Sha1, absent);
+        let name = format!("sha1-signed responder certificate, absent params {absent}");
+        check(
+            rsa,
+            &name,
+            rsa.response().signer(TSigner::Delegated(&signer)),
+            Expect::Good,
+        );
+        check_with(
+            rsa,
+            &name,
+            rsa.response().signer(TSigner::Delegated(&signer)),
+            NOW,
+            &no_sha1,
+            Expect::Err(|e| *e == Error::Sha1Refused(SignedPart::ResponderCertificate)),
+        );
+        // Both signatures SHA-1: the responder certificate is checked first and named.
+        check_with(
+            rsa,
+            &name,
+            rsa.response()
+                .signer(TSigner::Delegated(&signer))
+                .sig_alg(SigAlg::RsaPkcs1Sha1),
+            NOW,
+            &no_sha1,
+            Expect::Err(|e| *e == Error::Sha1Refused(SignedPart::ResponderCertificate)),
+        );
+        // A bad issuer signature on a SHA-1 responder certificate is still caught.
+        let forged = rsa
+            .signer
+            .resigned(&rsa.other_ca, SigAlg::RsaPkcs1Sha1, absent);
+        check(
+            rsa,
+            &format!("{name}, signed by another CA's key"),
+            rsa.response().signer(TSigner::Delegated(&forged)),
+            Expect::Err(|e| matches!(e, Error::SignerNotIssuedByIssuer { .. })),
+        );
+    }
+    // SHA-256-signed responder certificate with absent parameters (RFC 4055 §5).
+    let signer = rsa
+        .signer
+        .resigned(&rsa.intermediate, SigAlg::RsaPkcs1Sha256, true);
+    check(
+        rsa,
+        "sha256 responder certificate, absent params",
+        rsa.response().signer(TSigner::Delegated(&signer)),
+        Expect::Good,
+    );
+}
+
+/// Issue 13: every RSA PKCS#1 response signature with its parameters absent verifies; SHA-1 only
+/// while the policy allows it.
+#[test]
+fn rsa_pkcs1_with_absent_parameters() {
+    let rsa = Pki::shared(KeyAlg::Rsa2048);
+    for sig in [
+        SigAlg::RsaPkcs1Sha1,
+        SigAlg::RsaPkcs1Sha256,
+        SigAlg::RsaPkcs1Sha384,
+        SigAlg::RsaPkcs1Sha512,
+    ] {
+        let b = || rsa.response().sig_alg(sig).sig_alg_params_absent();
+        assert_ne!(
+            b().build(),
+            rsa.response().sig_alg(sig).build(),
+            "{sig:?}: the knob changes the encoding"
+        );
+        check(rsa, &format!("{sig:?} absent params"), b(), Expect::Good);
+        check(
+            rsa,
+            &format!("{sig:?} absent params, bad signature"),
+            b().defect(Defect::BadSignature),
+            Expect::Err(|e| *e == Error::BadSignature),
+        );
+    }
+    let mut no_sha1 = Policy::default();
+    no_sha1.allow_sha1 = false;
+    check_with(
+        rsa,
+        "sha1 absent params refused",
+        rsa.response()
+            .sig_alg(SigAlg::RsaPkcs1Sha1)
+            .sig_alg_params_absent(),
+        NOW,
+        &no_sha1,
+        Expect::Err(|e| *e == Error::Sha1Refused(SignedPart::Response)),
+    );
+}
+
+/// Issue 13: the maximum age bounds responses with a nextUpdate too (Chromium's rule), and alone
+/// bounds those without.
+#[test]
+fn max_age_bounds_every_response() {
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let mut week = Policy::default();
+    week.max_age_secs = Some(7 * DAY);
+    // thisUpdate 8 days ago, nextUpdate tomorrow: fine without max-age, too old with it.
+    let old = || {
+        pki.response()
+            .this_update(NOW - 8 * DAY)
+            .produced_at(NOW - 8 * DAY)
+            .next_update(Some(NOW + DAY))
+    };
+    check(pki, "old but before nextUpdate", old(), Expect::Good);
+    check_with(
+        pki,
+        "old, max-age a week",
+        old(),
+        NOW,
+        &week,
+        Expect::Err(|e| matches!(e, Error::TooOld { max_age, .. } if *max_age == 7 * DAY)),
+    );
+    // The skew applies: exactly max-age + skew is still fine, one second more is not.
+    let edge = NOW - HOUR;
+    check_with(
+        pki,
+        "at max-age plus skew",
+        pki.response(),
+        edge + 7 * DAY + 300,
+        &week,
+        Expect::Good,
+    );
+    check_with(
+        pki,
+        "one second beyond",
+        pki.response(),
+        edge + 7 * DAY + 301,
+        &week,
+        Expect::Err(|e| matches!(e, Error::TooOld { .. })),
+    );
+    // The effective expiry is the earlier of nextUpdate and thisUpdate + max-age.
+    let mut day = Policy::default();
+    day.max_age_secs = Some(DAY);
+    let der = pki.response().build();
+    let staple = verify(&der, &pki.leaf.der, &pki.intermediate.der, at(NOW), &day).unwrap();
+    assert_eq!(staple.effective_expiry(), t(NOW - HOUR + DAY));
+    assert!(staple.check_current(at(NOW - HOUR + DAY + 300)).is_ok());
+    assert!(matches!(
+        staple.check_current(at(NOW - HOUR + DAY + 301)),
+        Err(Error::TooOld { .. })
+    ));
+    // Without nextUpdate: refused without max-age (the message names the setting), bounded
+    // by it with.
+    let err = verify(
+        &pki.response().next_update(None).build(),
+        &pki.leaf.der,
+        &pki.intermediate.der,
+        at(NOW),
+        &Policy::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err, Error::NoNextUpdate);
+    assert!(err.to_string().contains("max-age"), "{err}");
+    let staple = verify(
+        &pki.response().next_update(None).build(),
+        &pki.leaf.der,
+        &pki.intermediate.der,
+        at(NOW),
+        &day,
+    )
+    .unwrap();
+    assert_eq!(staple.effective_expiry(), t(NOW - HOUR + DAY));
+}
+
+/// Issue 13: producedAt outside the certificate's validity is refused, with the skew.
+#[test]
+fn produced_at_within_certificate_validity() {
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let leaf = CertView::parse(&pki.leaf.der).unwrap();
+    let not_before = u64::try_from(leaf.not_before.unix()).unwrap();
+    let not_after = u64::try_from(leaf.not_after.unix()).unwrap();
+    check(
+        pki,
+        "produced at notBefore minus skew",
+        pki.response()
+            .produced_at(not_before - 300)
+            .this_update(not_before - 300),
+        Expect::Good,
+    );
+    check(
+        pki,
+        "produced before the certificate",
+        pki.response()
+            .produced_at(not_before - 301)
+            .this_update(not_before - 301)
+            .next_update(Some(NOW + DAY)),
+        Expect::Err(|e| matches!(e, Error::ProducedBeforeCertificate { .. })),
+    );
+    // After notAfter: checked at a time when the response itself is current.
+    let late = not_after + 301;
+    check_with(
+        pki,
+        "produced after the certificate",
+        pki.response()
+            .produced_at(late)
+            .this_update(late)
+            .next_update(Some(late + DAY)),
+        late + 60,
+        &Policy::default(),
+        Expect::Err(|e| matches!(e, Error::ProducedAfterCertificate { .. })),
+    );
+    check_with(
+        pki,
+        "produced at notAfter plus skew",
+        pki.response()
+            .produced_at(not_after + 300)
+            .this_update(not_after + 300)
+            .next_update(Some(not_after + DAY)),
+        not_after + 360,
+        &Policy::default(),
+        Expect::Good,
+    );
+    let e = Error::ProducedBeforeCertificate {
+        produced_at: t(not_before - 301),
+        not_before: leaf.not_before,
+    };
+    assert!(
+        e.to_string().contains("before the certificate's notBefore"),
+        "{e}"
+    );
+}
+
+/// Issue 13: the known extensions are accepted even when critical; anything else critical is
+/// refused as before; non-critical unknown ones are ignored.
+#[test]
+fn known_extensions_accepted_when_critical() {
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let sct: &[u64] = &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 5];
+    // An SCT list's extnValue is an OCTET STRING wrapping the TLS-encoded list (RFC 6962 §3.3).
+    let sct_value = vec![0x04, 0x02, 0x00, 0x00];
+    check(
+        pki,
+        "critical SCT list in a SingleResponse",
+        pki.response()
+            .single_extension(sct, true, sct_value.clone()),
+        Expect::Good,
+    );
+    check(
+        pki,
+        "critical archive cutoff in responseExtensions",
+        pki.response().response_extension(
+            &[1, 3, 6, 1, 5, 5, 7, 48, 1, 6],
+            true,
+            vec![
+                0x18, 0x0f, b'2', b'0', b'2', b'0', b'0', b'1', b'0', b'1', b'0', b'0', b'0', b'0',
+                b'0', b'0', b'Z',
+            ],
+        ),
+        Expect::Good,
+    );
+    for (place, critical) in [("single", true), ("response", true)] {
+        let unknown: &[u64] = &[1, 2, 3, 4];
+        let b = if place == "single" {
+            pki.response()
+                .single_extension(unknown, critical, vec![0x05, 0x00])
+        } else {
+            pki.response()
+                .response_extension(unknown, critical, vec![0x05, 0x00])
+        };
+        check(
+            pki,
+            &format!("critical unknown in {place}"),
+            b,
+            Expect::Err(|e| *e == Error::UnknownCriticalExtension("1.2.3.4".into())),
+        );
+    }
+    check(
+        pki,
+        "non-critical unknown",
+        pki.response()
+            .single_extension(&[1, 2, 3, 4], false, vec![0x05, 0x00]),
+        Expect::Good,
+    );
+    // The table holds what RFC 6960 §4.4 and RFC 6962 define, each with a name to show.
+    assert_eq!(KNOWN_EXTENSIONS.len(), 9);
+    for oid in KNOWN_EXTENSIONS {
+        assert!(
+            mailstaple_ocsp::oid_name(oid).is_some(),
+            "{oid:?} has a name"
+        );
+    }
 }
