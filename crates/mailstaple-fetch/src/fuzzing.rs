@@ -175,10 +175,12 @@ fn check_retry(sched: &Scheduler, config: &Config, now: i64, id: EntryId, v: Opt
 /// `/` and holds neither, an authority without those either (it becomes the `Host` header), and
 /// it reads back the same from `http://{authority}{path}`.
 pub fn fetch_url(data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    let Ok(url) = crate::http::HttpUrl::parse(&text) else {
-        return;
-    };
+    checked_url(&String::from_utf8_lossy(data));
+}
+
+/// [`fetch_url`]'s checks on `text`, returning the URL when the parser accepts it.
+fn checked_url(text: &str) -> Option<crate::http::HttpUrl> {
+    let url = crate::http::HttpUrl::parse(text).ok()?;
     let clean = |s: &str| !s.bytes().any(|b| b <= b' ' || b == 0x7f);
     assert!(!url.host.is_empty() && clean(&url.host) && !url.host.contains('/'));
     assert!(
@@ -193,24 +195,76 @@ pub fn fetch_url(data: &[u8]) {
         Some(&url),
         "{text:?} does not read back"
     );
+    Some(url)
 }
 
 #[cfg(test)]
 mod url_tests {
-    use super::fetch_url;
+    use super::{checked_url, fetch_url};
 
     #[test]
     fn urls_pass_the_harness() {
-        for url in [
-            "http://ocsp.example.test",
-            "HTTP://ocsp.example.test:8080/path?q#frag",
-            "http://[2001:db8::1]:80/",
-            "http://[::1]",
+        // (URL, host, port, authority, path) of URLs the harness must accept.
+        for (text, host, port, authority, path) in [
+            (
+                "http://ocsp.example.test",
+                "ocsp.example.test",
+                80,
+                "ocsp.example.test",
+                "/",
+            ),
+            (
+                "HTTP://ocsp.example.test:8080/path?q#frag",
+                "ocsp.example.test",
+                8080,
+                "ocsp.example.test:8080",
+                "/path?q",
+            ),
+            (
+                "http://[2001:db8::1]:80/",
+                "2001:db8::1",
+                80,
+                "[2001:db8::1]:80",
+                "/",
+            ),
+            ("http://[::1]", "::1", 80, "[::1]", "/"),
+            (
+                "http://r3.o.lencr.org?x=1",
+                "r3.o.lencr.org",
+                80,
+                "r3.o.lencr.org",
+                "/?x=1",
+            ),
+        ] {
+            fetch_url(text.as_bytes());
+            let url = checked_url(text).unwrap_or_else(|| panic!("{text:?} is refused"));
+            assert_eq!(
+                (
+                    url.host.as_str(),
+                    url.port,
+                    url.authority.as_str(),
+                    url.path.as_str()
+                ),
+                (host, port, authority, path),
+                "{text:?}"
+            );
+        }
+        for text in [
             "https://no",
+            "ftp://ocsp.example.test/",
+            "http://",
+            "http:///path",
             "http://a b/",
             "http://x@y/",
+            "http://ocsp.example.test:99999/",
+            "http://ocsp.example.test:port/",
+            "http://[::1/",
+            "http://[::1]x/",
+            "http://ocsp.example.test/a b",
+            "http://ocsp.example.test/\x7f",
         ] {
-            fetch_url(url.as_bytes());
+            fetch_url(text.as_bytes());
+            assert_eq!(checked_url(text), None, "{text:?} is accepted");
         }
     }
 }
