@@ -34,7 +34,8 @@ enum Cmd {
     /// Check the TOML configuration file of `serve` and `send`.
     #[command(subcommand)]
     Config(config_cmd::ConfigCmd),
-    /// Show the OCSP core at work on an embedded default (no network, no files needed).
+    /// Run the whole story over loopback: test PKI, OCSP responder, fetcher, stapling SMTP
+    /// server, a client requiring the staple; then revoke, refetch and see delivery deferred.
     Demo(demo::DemoArgs),
     /// Fetch, verify and atomically install OCSP proofs (one-shot, check, daemon).
     Fetch(fetch_cmd::FetchArgs),
@@ -56,6 +57,7 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     let code = match cli.cmd {
         Cmd::Config(c) => config_cmd::run(c),
@@ -71,10 +73,43 @@ fn main() -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
-/// Reports an unreadable input or other usage problem; exit code 2.
+/// Reports an unreadable input or other usage problem; exit code 2. A write to a standard
+/// output whose reader went away ends quietly instead, with 0 (see [`quiet_on_broken_pipe`]).
 pub(crate) fn usage_error(e: &anyhow::Error) -> i32 {
+    if e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    }) {
+        return 0;
+    }
     eprintln!("mailstaple: {e:#}");
     2
+}
+
+/// The one place that handles a reader going away (`mailstaple ocsp inspect big.der | head -1`),
+/// for every command: as in ripgrep, the process ends quietly with 0 instead of printing a panic
+/// and a backtrace. Rust ignores SIGPIPE, so a closed pipe surfaces as an `EPIPE` write error;
+/// `println!` turns that into a panic with a fixed message, recognised here, while every other
+/// panic keeps the default report. Resetting SIGPIPE instead would need `unsafe`, which the
+/// workspace forbids.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        let broken_pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe).to_string();
+        let os_broken_pipe = std::io::Error::from_raw_os_error(32).to_string();
+        if message.starts_with("failed printing to std")
+            && (message.contains(&broken_pipe) || message.contains(&os_broken_pipe))
+        {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// `N` bytes from the operating system's random source.

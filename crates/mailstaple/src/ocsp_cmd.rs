@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result};
 use mailstaple_ocsp::{
-    BasicResponse, CertId, CertStatus, CertView, HashAlgorithm, OcspResponse, ResponderId, Time,
-    build_request, hex, name_to_string,
+    AlgorithmId, BasicResponse, CertId, CertStatus, CertView, Extension, HashAlgorithm,
+    OcspResponse, ResponderId, Time, build_request, decode_name, hex, name_to_string, oid_display,
+    oid_name, oid_to_string,
 };
 use mailstaple_verify::{Policy, verify, verify_for_issuer};
 use rustls_pki_types::UnixTime;
@@ -46,6 +47,16 @@ pub(crate) enum OcspCmd {
         /// Allowed clock skew in seconds.
         #[arg(long, default_value_t = 300)]
         skew: u64,
+        /// Maximum age in seconds: refuse a response whose thisUpdate is older than this (plus
+        /// the skew) even when its nextUpdate is later, and accept one without nextUpdate until
+        /// thisUpdate plus this. Browsers use a week (604800). Default: no maximum, and a
+        /// response without nextUpdate is refused.
+        #[arg(long, value_name = "SECONDS")]
+        max_age: Option<u64>,
+        /// Refuse sha1WithRSAEncryption signatures (the response's and the responder
+        /// certificate's); accepted by default, as OpenSSL and Exim accept them.
+        #[arg(long)]
+        no_sha1: bool,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -80,8 +91,16 @@ pub(crate) fn run(cmd: OcspCmd) -> i32 {
             cert,
             at,
             skew,
+            max_age,
+            no_sha1,
             json,
-        } => verify_cmd(&response, &issuer, cert.as_deref(), at, skew, json),
+        } => {
+            let mut policy = Policy::default();
+            policy.skew_secs = skew;
+            policy.max_age_secs = max_age;
+            policy.allow_sha1 = !no_sha1;
+            verify_cmd(&response, &issuer, cert.as_deref(), at, &policy, json)
+        }
         OcspCmd::Request {
             cert,
             issuer,
@@ -118,9 +137,30 @@ fn inspect(file: &std::path::Path, as_json: bool) -> i32 {
     0
 }
 
+/// `name (dotted)` of an AlgorithmIdentifier.
+fn alg_display(alg: &AlgorithmId<'_>) -> String {
+    oid_display(alg.oid)
+}
+
+/// A revocation reason by name with its code: `keyCompromise (1)`.
+fn reason_text(r: mailstaple_ocsp::CrlReason) -> String {
+    match r.name() {
+        Some(name) => format!("{name} ({})", r.0),
+        None => format!("undefined reason code {}", r.0),
+    }
+}
+
+/// A Name as RFC 4514 text, or what is wrong with it.
+fn name_text(der: &[u8]) -> String {
+    decode_name(der).unwrap_or_else(|e| format!("{e} (bytes {})", hex(der)))
+}
+
 fn responder_json(id: &ResponderId<'_>) -> Value {
     match id {
-        ResponderId::ByName(n) => json!({ "by_name": name_to_string(n).unwrap_or_else(|| hex(n)) }),
+        ResponderId::ByName(n) => match decode_name(n) {
+            Ok(name) => json!({ "by_name": name }),
+            Err(e) => json!({ "by_name": hex(n), "by_name_error": e.to_string() }),
+        },
         ResponderId::ByKeyHash(h) => json!({ "by_key_hash": hex(h) }),
         _ => Value::Null,
     }
@@ -136,6 +176,53 @@ fn status_fields(status: &CertStatus) -> (Value, Value) {
     }
 }
 
+fn extensions_json(exts: &[Extension<'_>]) -> Value {
+    Value::Array(
+        exts.iter()
+            .map(|e| {
+                json!({
+                    "oid": oid_to_string(e.oid),
+                    "name": oid_name(e.oid),
+                    "critical": e.critical,
+                    "value": hex(e.value),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// What `inspect` shows of an embedded certificate; one that does not decode says why.
+fn certificate_json(der: &[u8]) -> Value {
+    let view = match CertView::parse(der) {
+        Ok(v) => v,
+        Err(e) => return json!({ "error": format!("malformed certificate: {e}") }),
+    };
+    let ekus = view.extended_key_usage();
+    let (eku, eku_names) = match &ekus {
+        Ok(Some(list)) => (
+            json!(list.iter().map(|o| oid_to_string(o)).collect::<Vec<_>>()),
+            json!(list.iter().map(|o| oid_name(o)).collect::<Vec<_>>()),
+        ),
+        _ => (Value::Null, Value::Null),
+    };
+    let mut obj = json!({
+        "subject": name_text(view.subject),
+        "issuer": name_text(view.issuer),
+        "serial": hex(view.serial),
+        "not_before": view.not_before.to_string(),
+        "not_after": view.not_after.to_string(),
+        "key": view.key_kind().to_string(),
+        "signature_algorithm": view.signature_algorithm.oid_string(),
+        "signature_algorithm_name": oid_name(view.signature_algorithm.oid),
+        "extended_key_usage": eku,
+        "extended_key_usage_names": eku_names,
+    });
+    if let (Value::Object(map), Err(e)) = (&mut obj, &ekus) {
+        map.insert("error".into(), json!(format!("extKeyUsage: {e}")));
+    }
+    obj
+}
+
 fn inspect_json(resp: &OcspResponse<'_>) -> Value {
     let mut obj = json!({ "response_status": resp.status.name() });
     if let Some(basic) = &resp.basic {
@@ -144,25 +231,40 @@ fn inspect_json(resp: &OcspResponse<'_>) -> Value {
             .iter()
             .map(|s| {
                 let (revocation_time, revocation_reason) = status_fields(&s.status);
+                let reason_name = match s.status {
+                    CertStatus::Revoked {
+                        reason: Some(r), ..
+                    } => json!(r.name()),
+                    _ => Value::Null,
+                };
                 json!({
                     "hash_algorithm": s.cert_id.hash_algorithm.oid_string(),
+                    "hash_algorithm_name": oid_name(s.cert_id.hash_algorithm.oid),
                     "issuer_name_hash": hex(s.cert_id.issuer_name_hash),
                     "issuer_key_hash": hex(s.cert_id.issuer_key_hash),
                     "serial": hex(s.cert_id.serial),
                     "status": s.status.name(),
                     "revocation_time": revocation_time,
                     "revocation_reason": revocation_reason,
+                    "revocation_reason_code": match s.status {
+                        CertStatus::Revoked { reason: Some(r), .. } => json!(r.0),
+                        _ => Value::Null,
+                    },
+                    "revocation_reason_name": reason_name,
                     "this_update": s.this_update.to_string(),
                     "next_update": s.next_update.map(|t| t.to_string()),
+                    "extensions": extensions_json(&s.extensions),
                 })
             })
             .collect();
         if let Value::Object(map) = &mut obj {
             map.insert(
                 "response_type".into(),
-                json!(mailstaple_ocsp::oid_to_string(
-                    mailstaple_ocsp::OID_OCSP_BASIC
-                )),
+                json!(oid_to_string(mailstaple_ocsp::OID_OCSP_BASIC)),
+            );
+            map.insert(
+                "response_type_name".into(),
+                json!(oid_name(mailstaple_ocsp::OID_OCSP_BASIC)),
             );
             map.insert("responder_id".into(), responder_json(&basic.responder_id));
             map.insert("produced_at".into(), json!(basic.produced_at.to_string()));
@@ -170,7 +272,16 @@ fn inspect_json(resp: &OcspResponse<'_>) -> Value {
                 "signature_algorithm".into(),
                 json!(basic.signature_algorithm.oid_string()),
             );
+            map.insert(
+                "signature_algorithm_name".into(),
+                json!(oid_name(basic.signature_algorithm.oid)),
+            );
             map.insert("certificates".into(), json!(basic.certs.len()));
+            map.insert(
+                "certificate_details".into(),
+                Value::Array(basic.certs.iter().map(|c| certificate_json(c)).collect()),
+            );
+            map.insert("extensions".into(), extensions_json(&basic.extensions));
             map.insert("responses".into(), Value::Array(responses));
             if let Some(n) = basic.nonce() {
                 map.insert("nonce".into(), json!(hex(n)));
@@ -189,28 +300,85 @@ fn inspect_text(resp: &OcspResponse<'_>) -> String {
     s.trim_end().to_string()
 }
 
+/// One line per extension; `nonce` is the response's decoded nonce, shown as its octets as
+/// OpenSSL shows it.
+fn extensions_text(s: &mut String, indent: &str, exts: &[Extension<'_>], nonce: Option<&[u8]>) {
+    use std::fmt::Write as _;
+    for e in exts {
+        let _ = writeln!(
+            s,
+            "{indent}{}{}: {}",
+            oid_display(e.oid),
+            if e.critical { ", critical" } else { "" },
+            if let (true, Some(n)) = (e.oid == mailstaple_ocsp::OID_OCSP_NONCE, nonce) {
+                hex(n)
+            } else {
+                format!("{} bytes {}", e.value.len(), hex(e.value))
+            }
+        );
+    }
+}
+
+fn certificate_text(s: &mut String, index: usize, der: &[u8]) {
+    use std::fmt::Write as _;
+    let view = match CertView::parse(der) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = writeln!(s, "Certificate {index}: malformed certificate: {e}");
+            return;
+        }
+    };
+    let _ = writeln!(s, "Certificate {index}:");
+    let _ = writeln!(s, "  Subject: {}", name_text(view.subject));
+    let _ = writeln!(s, "  Issuer: {}", name_text(view.issuer));
+    let _ = writeln!(s, "  Serial: {}", hex(view.serial));
+    let _ = writeln!(
+        s,
+        "  Validity: {} until {}",
+        view.not_before, view.not_after
+    );
+    let _ = writeln!(s, "  Key: {}", view.key_kind());
+    let _ = writeln!(
+        s,
+        "  Signature algorithm: {}",
+        alg_display(&view.signature_algorithm)
+    );
+    let _ = match view.extended_key_usage() {
+        Ok(Some(list)) => writeln!(
+            s,
+            "  Extended key usage: {}",
+            list.iter()
+                .map(|o| oid_display(o))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Ok(None) => writeln!(s, "  Extended key usage: none"),
+        Err(e) => writeln!(s, "  Extended key usage: malformed: {e}"),
+    };
+}
+
 fn basic_text(basic: &BasicResponse<'_>) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let _ = writeln!(s, "Response type: basic (1.3.6.1.5.5.7.48.1.1)");
+    let _ = writeln!(
+        s,
+        "Response type: {}",
+        oid_display(mailstaple_ocsp::OID_OCSP_BASIC)
+    );
     let _ = match basic.responder_id {
-        ResponderId::ByName(n) => writeln!(
-            s,
-            "Responder: by name {}",
-            name_to_string(n).unwrap_or_else(|| hex(n))
-        ),
-        ResponderId::ByKeyHash(h) => writeln!(s, "Responder: by key hash {}", hex(h)),
+        ResponderId::ByName(n) => writeln!(s, "Responder: byName: {}", name_text(n)),
+        ResponderId::ByKeyHash(h) => writeln!(s, "Responder: byKey: {}", hex(h)),
         _ => writeln!(s, "Responder: unknown kind"),
     };
     let _ = writeln!(s, "Produced at: {}", basic.produced_at);
     let _ = writeln!(
         s,
         "Signature algorithm: {}",
-        basic.signature_algorithm.oid_string()
+        alg_display(&basic.signature_algorithm)
     );
-    let _ = writeln!(s, "Embedded certificates: {}", basic.certs.len());
-    if let Some(n) = basic.nonce() {
-        let _ = writeln!(s, "Nonce: {}", hex(n));
+    if !basic.extensions.is_empty() {
+        let _ = writeln!(s, "Response extensions:");
+        extensions_text(&mut s, "  ", &basic.extensions, basic.nonce());
     }
     for (i, single) in basic.responses.iter().enumerate() {
         let _ = writeln!(s, "Response {}:", i + 1);
@@ -218,7 +386,7 @@ fn basic_text(basic: &BasicResponse<'_>) -> String {
         let _ = writeln!(
             s,
             "  Hash algorithm: {}",
-            single.cert_id.hash_algorithm.oid_string()
+            alg_display(&single.cert_id.hash_algorithm)
         );
         let _ = writeln!(
             s,
@@ -234,7 +402,9 @@ fn basic_text(basic: &BasicResponse<'_>) -> String {
             CertStatus::Revoked { time, reason } => writeln!(
                 s,
                 "  Status: revoked at {time}{}",
-                reason.map(|r| format!(", reason {r}")).unwrap_or_default()
+                reason
+                    .map(|r| format!(", reason {}", reason_text(r)))
+                    .unwrap_or_default()
             ),
             other => writeln!(s, "  Status: {}", other.name()),
         };
@@ -246,6 +416,14 @@ fn basic_text(basic: &BasicResponse<'_>) -> String {
                 .next_update
                 .map_or_else(|| "none".to_string(), |t| t.to_string())
         );
+        if !single.extensions.is_empty() {
+            let _ = writeln!(s, "  Extensions:");
+            extensions_text(&mut s, "    ", &single.extensions, None);
+        }
+    }
+    let _ = writeln!(s, "Embedded certificates: {}", basic.certs.len());
+    for (i, der) in basic.certs.iter().enumerate() {
+        certificate_text(&mut s, i + 1, der);
     }
     s
 }
@@ -259,7 +437,7 @@ fn verify_cmd(
     issuer: &std::path::Path,
     cert: Option<&std::path::Path>,
     at: Option<Time>,
-    skew: u64,
+    policy: &Policy,
     as_json: bool,
 ) -> i32 {
     let proof = match read_der_or_pem(response, RESPONSE_LABELS) {
@@ -282,11 +460,9 @@ fn verify_cmd(
                 .unwrap_or_default(),
         ),
     };
-    let mut policy = Policy::default();
-    policy.skew_secs = skew;
     let now_text = Time::from_unix(i64::try_from(now.as_secs()).unwrap_or(i64::MAX)).to_string();
     let (status, detail) = match &cert_der {
-        Some(c) => match verify(&proof, c, &issuer_der, now, &policy) {
+        Some(c) => match verify(&proof, c, &issuer_der, now, policy) {
             Ok(s) => (
                 Ok(s.status()),
                 json!({
@@ -299,7 +475,7 @@ fn verify_cmd(
             ),
             Err(e) => (Err(e), Value::Null),
         },
-        None => match verify_for_issuer(&proof, &issuer_der, now, &policy) {
+        None => match verify_for_issuer(&proof, &issuer_der, now, policy) {
             Ok(v) => (
                 Ok(v.worst),
                 json!({
@@ -341,7 +517,9 @@ fn verify_cmd(
         match &status {
             Ok(CertStatus::Revoked { time, reason }) => println!(
                 "revoked at {time}{} (authentic and current at {now_text})",
-                reason.map(|r| format!(", reason {r}")).unwrap_or_default()
+                reason
+                    .map(|r| format!(", reason {}", reason_text(r)))
+                    .unwrap_or_default()
             ),
             Ok(s) => println!("{} (authentic and current at {now_text})", s.name()),
             Err(_) => {}

@@ -475,3 +475,286 @@ fn requests_read_back_by_openssl() {
     ]);
     assert_eq!(code(&out), 2);
 }
+
+/// Issue 13: the text names algorithms, hashes, extensions and reasons, and shows each embedded
+/// certificate; JSON keeps the dotted OIDs and adds the names beside them.
+#[test]
+fn inspect_names_what_it_shows() {
+    let env = Env::new();
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let der = pki
+        .response()
+        .signer(Signer::Delegated(&pki.signer))
+        .status(Status::Revoked {
+            time: NOW - DAY,
+            reason: Some(1),
+        })
+        .nonce(vec![0xab; 16])
+        .single_extension(&[1, 3, 6, 1, 4, 1, 11129, 2, 4, 5], true, vec![0x04, 0x00])
+        .build();
+    let file = env.write("resp.der", &der);
+    let out = env.run(&["ocsp", "inspect", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "Response type: Basic OCSP Response (1.3.6.1.5.5.7.48.1.1)",
+        "Signature algorithm: ecdsa-with-SHA256 (1.2.840.10045.4.3.2)",
+        "Hash algorithm: sha1 (1.3.14.3.2.26)",
+        "OCSP Nonce (1.3.6.1.5.5.7.48.1.2): abababab",
+        "CT Certificate SCTs (1.3.6.1.4.1.11129.2.4.5), critical: 2 bytes 0400",
+        "reason keyCompromise (1)",
+        "Embedded certificates: 1",
+        "Certificate 1:",
+        "Subject: CN=mailstaple OCSP signer,O=mailstaple test PKI",
+        "Issuer: CN=mailstaple test intermediate (p256),O=mailstaple test PKI",
+        "Serial: 2001",
+        "Key: EC prime256v1 (1.2.840.10045.3.1.7)",
+        "Extended key usage: OCSP Signing (1.3.6.1.5.5.7.3.9)",
+        "Validity: 2026-05-02T00:00:00Z until 2027-06-01T00:00:00Z",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    let json_out = env.run(&["ocsp", "inspect", "--json", file.to_str().unwrap()]);
+    let v = json(&json_out);
+    assert_eq!(v["signature_algorithm"], "1.2.840.10045.4.3.2");
+    assert_eq!(v["signature_algorithm_name"], "ecdsa-with-SHA256");
+    assert_eq!(v["response_type_name"], "Basic OCSP Response");
+    assert_eq!(v["certificates"], 1);
+    let cert = &v["certificate_details"][0];
+    assert_eq!(cert["serial"], "2001");
+    assert_eq!(cert["extended_key_usage"][0], "1.3.6.1.5.5.7.3.9");
+    assert_eq!(cert["extended_key_usage_names"][0], "OCSP Signing");
+    assert_eq!(cert["key"], "EC prime256v1 (1.2.840.10045.3.1.7)");
+    let r = &v["responses"][0];
+    assert_eq!(r["hash_algorithm"], "1.3.14.3.2.26");
+    assert_eq!(r["hash_algorithm_name"], "sha1");
+    assert_eq!(r["revocation_reason"], "keyCompromise");
+    assert_eq!(r["revocation_reason_code"], 1);
+    assert_eq!(r["extensions"][0]["critical"], true);
+    assert_eq!(r["extensions"][0]["name"], "CT Certificate SCTs");
+    assert_eq!(v["extensions"][0]["oid"], "1.3.6.1.5.5.7.48.1.2");
+
+    // RSA: the key size and the RSA names.
+    let rsa = Pki::shared(KeyAlg::Rsa2048);
+    let der = rsa
+        .response()
+        .signer(Signer::Delegated(&rsa.signer))
+        .sig_alg(mailstaple_testpki::SigAlg::RsaPkcs1Sha1)
+        .build();
+    let file = env.write("rsa.der", &der);
+    let text = env.run(&["ocsp", "inspect", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Signature algorithm: sha1WithRSAEncryption (1.2.840.113549.1.1.5)"),
+        "{text}"
+    );
+    assert!(text.contains("Key: RSA 2048 bits"), "{text}");
+}
+
+/// Issue 13: a responder name or embedded certificate that does not decode is said to be
+/// malformed, not shown as bare hex.
+#[test]
+fn inspect_says_what_does_not_decode() {
+    let env = Env::new();
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let mut der = pki
+        .response()
+        .responder_id(mailstaple_testpki::ResponderIdKind::ByName)
+        .build();
+    // The responder's Name starts `30 len 31`: turn its first RDN's SET into an INTEGER.
+    let subject = pki.intermediate.subject_der();
+    let at = der
+        .windows(subject.len())
+        .position(|w| w == subject)
+        .unwrap();
+    let header = if subject[1] & 0x80 == 0 {
+        2
+    } else {
+        2 + usize::from(subject[1] & 0x7f)
+    };
+    assert_eq!(der[at + header], 0x31);
+    der[at + header] = 0x02;
+    let file = env.write("bad-name.der", &der);
+    let out = env.run(&["ocsp", "inspect", file.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Responder: byName: malformed Name: "),
+        "{text}"
+    );
+    let v = json(&env.run(&["ocsp", "inspect", "--json", file.to_str().unwrap()]));
+    assert!(
+        v["responder_id"]["by_name_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("malformed Name: "),
+        "{v}"
+    );
+
+    // An embedded "certificate" that is not one.
+    let der = pki
+        .response()
+        .signer(Signer::Delegated(&pki.signer))
+        .build();
+    let signer = &pki.signer.der;
+    let at = der
+        .windows(signer.len())
+        .position(|w| w == signer.as_slice())
+        .unwrap();
+    let mut bad = der.clone();
+    // Its tbsCertificate becomes an OCTET STRING of the same length.
+    let tbs_at = at
+        + if signer[1] & 0x80 == 0 {
+            2
+        } else {
+            2 + usize::from(signer[1] & 0x7f)
+        };
+    assert_eq!(bad[tbs_at], 0x30);
+    bad[tbs_at] = 0x04;
+    let file = env.write("bad-cert.der", &bad);
+    let out = env.run(&["ocsp", "inspect", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Certificate 1: malformed certificate: "),
+        "{text}"
+    );
+    let v = json(&env.run(&["ocsp", "inspect", "--json", file.to_str().unwrap()]));
+    assert!(
+        v["certificate_details"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("malformed certificate: "),
+        "{v}"
+    );
+}
+
+/// Issue 13: `--max-age` bounds every response and admits one without nextUpdate; without it
+/// the refusal names the setting. `--no-sha1` refuses SHA-1 on either signature.
+#[test]
+fn verify_max_age_and_no_sha1() {
+    let env = Env::new();
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let at = NOW.to_string();
+    let verify = |file: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "ocsp",
+            "verify",
+            "--response",
+            file.to_str().unwrap(),
+            "--issuer",
+            "issuer.pem",
+            "--cert",
+            "leaf.pem",
+            "--at",
+            &at,
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args)
+    };
+    let no_next = env.write("no-next.der", &pki.response().next_update(None).build());
+    let out = verify(&no_next, &[]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains("--max-age"), "{}", stderr(&out));
+    let out = verify(&no_next, &["--max-age", "86400", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["effective_expiry"], "2026-06-01T23:00:00Z");
+
+    // Old, with a later nextUpdate: good without a maximum age, too old with a week.
+    let old = env.write(
+        "old.der",
+        &pki.response()
+            .this_update(NOW - 8 * DAY)
+            .produced_at(NOW - 8 * DAY)
+            .next_update(Some(NOW + DAY))
+            .build(),
+    );
+    assert_eq!(code(&verify(&old, &[])), 0);
+    let out = verify(&old, &["--max-age", "604800"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("maximum age of 604800s"),
+        "{}",
+        stderr(&out)
+    );
+
+    // SHA-1 on the responder certificate, then refused.
+    let rsa = Pki::shared(KeyAlg::Rsa2048);
+    let rsa_dir = env.path("rsa");
+    rsa.write_pem_files(&rsa_dir).unwrap();
+    let signer = rsa.signer.resigned(
+        &rsa.intermediate,
+        mailstaple_testpki::SigAlg::RsaPkcs1Sha1,
+        true,
+    );
+    let file = env.write(
+        "sha1-signer.der",
+        &rsa.response().signer(Signer::Delegated(&signer)).build(),
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "ocsp",
+            "verify",
+            "--response",
+            file.to_str().unwrap(),
+            "--issuer",
+            "rsa/issuer.pem",
+            "--cert",
+            "rsa/leaf.pem",
+            "--at",
+            &at,
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args)
+    };
+    assert_eq!(code(&run(&[])), 0, "{}", stderr(&run(&[])));
+    let out = run(&["--no-sha1"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("the responder certificate is signed with sha1WithRSAEncryption"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Issue 13: a reader that goes away ends every command quietly (no panic, no backtrace).
+#[test]
+fn closed_standard_output_ends_quietly() {
+    let env = Env::new();
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let file = env.write(
+        "resp.der",
+        &pki.response()
+            .signer(Signer::Delegated(&pki.signer))
+            .build(),
+    );
+    for args in [
+        vec!["ocsp", "inspect", file.to_str().unwrap()],
+        vec!["ocsp", "inspect", "--json", file.to_str().unwrap()],
+        vec![
+            "ocsp",
+            "request",
+            "--cert",
+            "leaf.pem",
+            "--issuer",
+            "issuer.pem",
+        ],
+        vec!["--help"],
+    ] {
+        // A pipe whose reading end is closed before the command starts: every write fails
+        // with EPIPE, whatever the timing.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_mailstaple"))
+            .args(&args)
+            .current_dir(env.dir.path())
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+        if args[0] != "--help" {
+            assert_eq!(code(&out), 0, "{args:?}: {err}");
+        }
+    }
+}
