@@ -1,7 +1,10 @@
 //! `cargo xtask tidy`: cheap structural checks that keep the tree uniform.
 //!
 //! - Every `.rs` file under `crates/`, `xtask/`, `tests/` and `fuzz/` (build output, corpora and
-//!   artifacts excepted) opens with a `//!` line: its first non-empty line is module docs.
+//!   artifacts excepted) opens with module docs: its first non-empty line is a `//!` line, or, in
+//!   a crate's `lib.rs`, `#![doc = include_str!("../README.md")]`.
+//! - A crate with a `README.md` uses it as its crate docs (that include), so the README's
+//!   example is a doc test and cannot drift from the API.
 //! - Every crate's `src/lib.rs` carries `#![forbid(unsafe_code)]`.
 //! - Every crate under `crates/` (and `xtask`, and `tests` when it is a package) opts into the
 //!   workspace lints with `[lints] workspace = true`.
@@ -63,7 +66,9 @@ pub(crate) fn file_problems(root: &Path) -> Result<Vec<String>> {
     for dir in DOC_ROOTS {
         for file in rust_files(&root.join(dir))? {
             let text = read(&file)?;
-            if !opens_with_module_doc(&text) {
+            let is_lib = file.file_name().is_some_and(|name| name == "lib.rs");
+            let readme_docs = is_lib && opens_with_readme(&text);
+            if !(opens_with_module_doc(&text) || readme_docs) {
                 problems.push(format!(
                     "{}: the first non-empty line must be a `//!` doc comment saying what the file is for",
                     relative(root, &file)
@@ -87,6 +92,13 @@ pub(crate) fn file_problems(root: &Path) -> Result<Vec<String>> {
                 relative(root, &lib)
             ));
         }
+        if lib.is_file() && dir.join("README.md").is_file() && !opens_with_readme(&read(&lib)?) {
+            problems.push(format!(
+                "{}: open with `{README_DOC}` so that the README is the crate docs and its \
+                 example a doc test",
+                relative(root, &lib)
+            ));
+        }
     }
 
     Ok(problems)
@@ -98,6 +110,17 @@ pub(crate) fn opens_with_module_doc(text: &str) -> bool {
         .lines()
         .find(|line| !line.trim().is_empty())
         .is_some_and(|line| line.trim_start().starts_with("//!"))
+}
+
+/// The first line of a `lib.rs` whose crate docs are its `README.md`.
+const README_DOC: &str = r#"#![doc = include_str!("../README.md")]"#;
+
+/// Is the first non-empty line `#![doc = include_str!("../README.md")]`?
+pub(crate) fn opens_with_readme(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}')
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .is_some_and(|line| line.trim() == README_DOC)
 }
 
 /// Does the file carry a crate-level `forbid` of `unsafe_code`?

@@ -1,4 +1,6 @@
-//! # mailstaple-fetch: keep every OCSP proof fresh, never install a bad one
+#![doc = include_str!("../README.md")]
+//!
+//! ## Keep every OCSP proof fresh, never install a bad one
 //!
 //! The fetcher that replaces Exim's `ocsp_fetch.pl`, for one certificate or many.
 //!
@@ -16,8 +18,8 @@
 //!   sent, and is not older than the installed one. [`one_shot`] is `mailstaple fetch`.
 //! - [`install_atomic`] writes a file so that readers see the old or the new bytes, never a mix,
 //!   even across `kill -9` or power loss; the mode is kept and no mtime tricks are played.
-//! - [`daemon`] runs many certificates from a configuration file, with SIGHUP reload, SIGTERM
-//!   stop and a JSON status file.
+//! - [`daemon`] runs many certificates from a configuration its caller reads (the one TOML file,
+//!   through `mailstaple-config`), with SIGHUP reload, SIGTERM stop and a JSON status file.
 //!
 //! What it does not do: read the wall clock, the environment or a random source (the caller
 //! passes `now`, the proxy and seeds), speak TLS to responders (RFC 5019 §5 is plain HTTP), or
@@ -44,3 +46,7 @@ pub use fetch::{Checked, FetchOptions, OneShot, Target, fetch_and_install, one_s
 pub use http::{GET_LIMIT, HttpOptions, exchange};
 pub use install::{DEFAULT_MODE, install_atomic};
 pub use schedule::{Action, Scheduler, Validity};
+
+/// rustls-pki-types 1, whose `UnixTime` this API names (the same crate rustls 0.23 re-exports as
+/// `rustls::pki_types`).
+pub use rustls_pki_types as pki_types;

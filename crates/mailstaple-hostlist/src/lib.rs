@@ -1,4 +1,6 @@
-//! # mailstaple-hostlist: Exim host lists
+#![doc = include_str!("../README.md")]
+//!
+//! ## Exim host lists
 //!
 //! `hosts_require_ocsp`, `hosts_request_ocsp` and `hosts_require_tls` are Exim host lists. This
 //! crate parses such a list once into a [`HostList`] and answers "is this host in it?" with
@@ -16,7 +18,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! ## Syntax
+//! ### Syntax
 //! - Items are separated by `:`; `::` is a literal colon, so inline IPv6 needs doubled colons or
 //!   another separator: a list starting with `<` and a punctuation or control character uses that
 //!   character (`<; ::1 ; 2001:db8::/32`). White space around items is removed. A trailing empty
@@ -37,7 +39,7 @@
 //!   matched against the host name: `^regex` (caseless), `*suffix`, `lsearch;FILE` and
 //!   `iplsearch;FILE` keyed by the name, and any other text compared literally (caseless).
 //!
-//! ## Results
+//! ### Results
 //! [`HostList::check`] returns an [`Outcome`]: a [`Verdict`] (match, no match, defer), the item
 //! that decided and the [`Reason`]. First match wins; a negated item that matches gives "no
 //! match"; a list that runs out is a match exactly when its last item was negated. An ERROR stops
@@ -46,7 +48,7 @@
 //! caller asking "is OCSP required for this host?" can fail closed instead
 //! ([`Outcome::is_match_or_defer`]).
 //!
-//! ## What this crate does not do
+//! ### What this crate does not do
 //! - **No string expansion.** Lists are taken literally: `$host`, `${if ...}` and backslash
 //!   escapes are plain text here, unlike in an Exim configuration file.
 //! - No reverse DNS, no MX lookups (`@mx_any` and friends are an ERROR), and of the lookup types
@@ -60,13 +62,13 @@
 //! - An unreadable file (Exim: a fatal error that kills the process) is a defer that no
 //!   modifier can change ([`Reason::Fatal`]).
 //!
-//! ## I/O
+//! ### I/O
 //! The crate is sans-IO except for files: `/path` items and lookups read their files at each
 //! check through the [`FileReader`] in the [`Env`] ([`FsReader`] by default, [`MemoryFiles`] for
 //! tests). DNS and interface addresses come only from the [`Resolver`] and [`InterfaceAddrs`]
 //! given in the [`Env`].
 //!
-//! ## Main types
+//! ### Main types
 //! [`HostList`], [`NamedLists`], [`Host`], [`Env`], [`Outcome`], [`Error`].
 
 #![forbid(unsafe_code)]

@@ -1,4 +1,6 @@
-//! # mailstaple-policy: the client's OCSP requirement, which cannot be bypassed
+#![doc = include_str!("../README.md")]
+//!
+//! ## The client's OCSP requirement, which cannot be bypassed
 //!
 //! When delivering, Exim requests a stapled OCSP proof from the hosts in `hosts_request_ocsp`
 //! and requires a verified one from the hosts in `hosts_require_ocsp`. This crate does the
@@ -34,7 +36,7 @@
 //!    session), and a handshake that never ran the verifier never counts as verified. This is the only module that names
 //!    rustls types, so rustls 0.24's opt-in `request_ocsp_response` is a change there only.
 //!
-//! ## Two deliberate differences from Exim
+//! ### Two deliberate differences from Exim
 //! - **Request only is consistent.** A missing, unparseable, unverifiable, stale or unknown
 //!   staple never aborts a request-only handshake (status 1 or 3, logged). Exim's OpenSSL client
 //!   aborts on a parse error or a non-successful response even when it only requested.
@@ -45,33 +47,12 @@
 //!   the transport never retries in clear text (a revoked host must not get the message in
 //!   clear); other TLS failures follow Exim's `hosts_require_tls` / `tls_tempfail_tryclear` rules.
 //!
-//! ```
-//! use mailstaple_hostlist::{Env, Host, NamedLists};
-//! use mailstaple_policy::{ClientPolicy, Mode, Options};
-//!
-//! let mut options = Options::default(); // hosts_request_ocsp = *
-//! options.hosts_require_ocsp = Some("192.0.2.0/24 : slow.example".into());
-//! let policy = ClientPolicy::new(&options, &NamedLists::new())?;
-//! let env = Env::new(); // no resolver: name items defer
-//!
-//! let host = Host::new("192.0.2.25".parse()?).with_name("mx.example.net");
-//! let decision = policy.decide(&host, &env);
-//! assert_eq!(decision.mode, Mode::Require);
-//! assert!(decision.tls_required && !decision.clear_text_fallback);
-//!
-//! // Not in the address range, and `slow.example` cannot be resolved now: a defer, which
-//! // requires OCSP rather than silently dropping the requirement (Exim would).
-//! let host = Host::new("198.51.100.7".parse()?);
-//! assert_eq!(policy.decide(&host, &env).mode, Mode::Require);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! ## rustls 0.23 always requests
+//! ### rustls 0.23 always requests
 //! rustls 0.23 always sends `status_request` and has no knob to turn it off. [`Mode::NotRequested`]
 //! therefore means "any staple received is ignored" (status 0, never an abort), which is what the
 //! peer would see from Exim once rustls 0.24 lets the verifier opt out.
 //!
-//! ## What this crate does not do
+//! ### What this crate does not do
 //! - No string expansion of the options (as `mailstaple-hostlist`), no DANE, no `tls_verify_hosts`
 //!   / `tls_try_verify_hosts`: the chain and name are always verified.
 //! - No session resumption and no carrying of the OCSP status with a resumed session (Exim 4.96+
@@ -81,7 +62,7 @@
 //!   directory of PEM files, or `system`, read as the Debian bundle
 //!   `/etc/ssl/certs/ca-certificates.crt`).
 //!
-//! ## Main types
+//! ### Main types
 //! [`Options`], [`ClientPolicy`], [`Decision`], [`Mode`], [`TrustStore`], [`OcspOutcome`],
 //! [`OcspStatus`], [`Finding`], [`Delivery`], [`tls::PolicyClient`], [`tls::PolicyConnection`],
 //! [`Error`].
@@ -111,3 +92,7 @@ pub use trust::{SYSTEM_BUNDLE, TrustSource, TrustStore};
 
 /// The verification policy of `mailstaple-verify` (skew, maximum age, SHA-1, algorithms).
 pub use mailstaple_verify::Policy as VerifyPolicy;
+
+/// The rustls the [`tls`] module is bound to (0.23), with its `pki_types` (rustls-pki-types 1):
+/// name rustls through this path and your versions cannot drift from ours.
+pub use rustls;

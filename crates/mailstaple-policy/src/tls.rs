@@ -142,6 +142,13 @@ impl PolicyConnection {
         &self.decision
     }
 
+    /// What the verifier found in this connection's handshake (Exim's `$tls_out_ocsp` and the
+    /// reason, also when the delivery goes on), or `None` when it has not run (yet).
+    /// [`PolicyConnection::conclude`] consumes it, so call this first.
+    pub fn outcome(&self) -> Option<OcspOutcome> {
+        self.verifier.peek()
+    }
+
     /// After the handshake: its result (`Err` with the TLS error when it failed) becomes the
     /// delivery decision. Takes the recorded outcome, so a handshake that did not run the
     /// verifier (a resumed session) is never judged by an earlier one's outcome.
@@ -163,6 +170,13 @@ struct OcspVerifier {
 }
 
 impl OcspVerifier {
+    fn peek(&self) -> Option<OcspOutcome> {
+        self.outcome
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn take(&self) -> Option<OcspOutcome> {
         self.outcome
             .lock()

@@ -1,4 +1,6 @@
-//! # mailstaple-responder: an OCSP responder that no client can stop
+#![doc = include_str!("../README.md")]
+//!
+//! ## An OCSP responder that no client can stop
 //!
 //! An RFC 6960 / RFC 5019 OCSP responder over HTTP/1.1 for private PKIs, answering from an
 //! OpenSSL `ca`-style `index.txt` with a CA key or a delegated responder key. It exists because

@@ -1,4 +1,6 @@
-//! # mailstaple-server: `tls_ocsp_file` done right on rustls
+#![doc = include_str!("../README.md")]
+//!
+//! ## `tls_ocsp_file` done right on rustls
 //!
 //! A mail server staples a current OCSP proof in its TLS handshake. This crate gives rustls a
 //! certificate resolver, [`StapleProvider`], configured with Exim's options
@@ -39,26 +41,6 @@
 //!
 //! Main types: [`Options`] and [`Config`] (configuration), [`StapleProvider`] (the resolver),
 //! [`Watcher`], [`CertificateStatus`], [`Counters`], [`TlsInOcsp`], [`Error`].
-//!
-//! ```no_run
-//! use mailstaple_server::{Config, DEFAULT_POLL_INTERVAL, StapleProvider};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = Config::parse(
-//!     "tls_certificate = /etc/mail/rsa.pem : /etc/mail/ec.pem\n\
-//!      tls_privatekey = /etc/mail/rsa.key : /etc/mail/ec.key\n\
-//!      tls_ocsp_file = /var/lib/ocsp/rsa.der : /var/lib/ocsp/ec.der\n",
-//! )?;
-//! // The binary chooses the clock; tests pass a fixed one.
-//! let provider = StapleProvider::builder(config, rustls_pki_types::UnixTime::now).build()?;
-//! let _watcher = provider.watch(DEFAULT_POLL_INTERVAL)?;
-//! let tls = rustls::ServerConfig::builder()
-//!     .with_no_client_auth()
-//!     .with_cert_resolver(provider.clone());
-//! # let _ = tls;
-//! # Ok(())
-//! # }
-//! ```
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -84,6 +66,10 @@ pub use provider::{
     ProofInfo, Selection, StapleProvider, StapleState, TlsInOcsp,
 };
 pub use watch::{DEFAULT_POLL_INTERVAL, Watcher};
+
+/// The rustls this crate's API is bound to (0.23), with its `pki_types` (rustls-pki-types 1):
+/// name rustls through this path and your versions cannot drift from ours.
+pub use rustls;
 
 use rustls_pki_types::UnixTime;
 

@@ -1,4 +1,6 @@
-//! # mailstaple-smtp: a thin SMTP transport
+#![doc = include_str!("../README.md")]
+//!
+//! ## A thin SMTP transport
 //!
 //! Just enough SMTP to carry mail over STARTTLS with OCSP stapling on both ends, so that
 //! mailstaple can be judged against the mail software people already run (Exim above all):
@@ -27,6 +29,10 @@ pub mod fuzzing;
 pub mod net;
 pub mod session;
 pub mod spool;
+
+/// The rustls the [`net`] drivers are bound to (0.23), the same as `mailstaple-server`'s and
+/// `mailstaple-policy`'s.
+pub use rustls;
 
 #[cfg(test)]
 mod tests;

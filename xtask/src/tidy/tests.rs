@@ -27,6 +27,26 @@ fn module_docs_must_come_first() {
 }
 
 #[test]
+fn a_readme_include_opens_a_lib() {
+    let cases = [
+        (
+            "#![doc = include_str!(\"../README.md\")]\n//! More.\n",
+            true,
+        ),
+        ("\n  #![doc = include_str!(\"../README.md\")]  \n", true),
+        (
+            "//! Docs.\n#![doc = include_str!(\"../README.md\")]\n",
+            false,
+        ),
+        ("#![doc = include_str!(\"../OTHER.md\")]\n", false),
+        ("", false),
+    ];
+    for (text, want) in cases {
+        assert_eq!(opens_with_readme(text), want, "{text:?}");
+    }
+}
+
+#[test]
 fn forbid_unsafe_code_is_found_in_any_spelling() {
     let cases = [
         ("//! Docs.\n#![forbid(unsafe_code)]\n", true),

@@ -10,6 +10,7 @@
 )]
 
 mod common;
+mod example;
 mod interop;
 mod provider;
 mod race;
