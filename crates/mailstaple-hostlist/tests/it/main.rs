@@ -8,5 +8,6 @@
     clippy::panic
 )]
 
+mod example;
 mod props;
 mod table;
