@@ -48,6 +48,15 @@ pub enum Error {
     /// The delegated signer certificate lacks the id-kp-OCSPSigning extended key usage: clients
     /// would reject every response (operator's fault).
     SignerNotAuthorized,
+    /// The key is encrypted (PKCS#8 `ENCRYPTED PRIVATE KEY`) and no passphrase was given
+    /// (operator's fault).
+    PassphraseRequired,
+    /// The passphrase does not decrypt the key, or the decrypted key is corrupt (operator's
+    /// fault). Which of the two cannot be told apart: PBES2 has no separate check value.
+    WrongPassphrase,
+    /// The key is encrypted with a scheme we do not implement, such as PKCS#5 v1.5 (PBES1)
+    /// (operator's fault; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`).
+    UnsupportedKeyEncryption(String),
     /// A setting is out of range (caller's fault).
     Config(String),
 }
@@ -69,6 +78,16 @@ impl fmt::Display for Error {
             Error::SignerNotAuthorized => {
                 f.write_str("the delegated signer certificate lacks the id-kp-OCSPSigning extended key usage")
             }
+            Error::PassphraseRequired => f.write_str(
+                "the signer key is encrypted and no passphrase was given (a passphrase file, a systemd credential, or a terminal to ask on)",
+            ),
+            Error::WrongPassphrase => f.write_str(
+                "the passphrase does not decrypt the signer key (wrong passphrase, or a corrupt key file)",
+            ),
+            Error::UnsupportedKeyEncryption(why) => write!(
+                f,
+                "the signer key's encryption is not supported ({why}); re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
+            ),
             Error::Config(why) => f.write_str(why),
         }
     }

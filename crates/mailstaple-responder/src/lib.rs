@@ -53,4 +53,4 @@ pub use server::forward_signals;
 pub use server::{
     Clock, Server, ServerConfig, ServerHandle, ShiftedClock, Stats, SystemClock, load_index,
 };
-pub use signer::SigningKey;
+pub use signer::{Passphrase, SigningKey};

@@ -8,8 +8,17 @@
 //! | Ed25519 | Ed25519 |
 //!
 //! The randomness of ECDSA signatures comes from aws-lc-rs itself.
+//!
+//! An encrypted key (PKCS#8 `ENCRYPTED PRIVATE KEY`, RFC 5958 §3, as `openssl pkcs8 -topk8 -v2
+//! aes-256-cbc` and `openssl genpkey -aes256` write it) is decrypted once, at start, with a
+//! [`Passphrase`], through RustCrypto's `pkcs8`/`pkcs5`: PBES2 with PBKDF2 (HMAC-SHA-224/256/
+//! 384/512) or scrypt, and AES-128/192/256 in CBC or GCM. PBES1 and DES are refused. The
+//! passphrase and the decrypted key are zeroized when dropped and never printed (the `Debug`
+//! forms are redacted); the key then lives in aws-lc, which clears it when freed.
 
 use std::fmt;
+
+use zeroize::Zeroizing;
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
@@ -55,24 +64,79 @@ impl fmt::Debug for SigningKey {
     }
 }
 
+/// The passphrase of an encrypted key: zeroized when dropped, redacted in `Debug`.
+pub struct Passphrase(Zeroizing<Vec<u8>>);
+
+impl Passphrase {
+    /// A passphrase from its bytes.
+    pub fn new(bytes: Vec<u8>) -> Passphrase {
+        Passphrase(Zeroizing::new(bytes))
+    }
+
+    /// A passphrase read from a file or a systemd credential: one trailing line ending (`\n` or
+    /// `\r\n`) is not part of it, as with `openssl -passin file:`.
+    pub fn from_file_contents(mut bytes: Vec<u8>) -> Passphrase {
+        if bytes.last() == Some(&b'\n') {
+            bytes.pop();
+            if bytes.last() == Some(&b'\r') {
+                bytes.pop();
+            }
+        }
+        Passphrase::new(bytes)
+    }
+}
+
+impl fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passphrase(<redacted>)")
+    }
+}
+
+const ENCRYPTED_LABEL: &str = "ENCRYPTED PRIVATE KEY";
+
 impl SigningKey {
+    /// Whether a key file's contents are an encrypted PKCS#8 key (PEM `ENCRYPTED PRIVATE KEY`,
+    /// or DER `EncryptedPrivateKeyInfo`), which needs a [`Passphrase`].
+    pub fn is_encrypted(bytes: &[u8]) -> bool {
+        if mailstaple_ocsp::pem::is_pem(bytes) {
+            mailstaple_ocsp::pem::first_block(bytes, &[ENCRYPTED_LABEL]).is_ok()
+        } else {
+            pkcs8::EncryptedPrivateKeyInfoRef::try_from(bytes).is_ok()
+        }
+    }
+
     /// Loads a key from a file's contents: PEM (`PRIVATE KEY`, `EC PRIVATE KEY` or
     /// `RSA PRIVATE KEY`; other blocks such as `EC PARAMETERS` are skipped) or DER (PKCS#8, SEC1
-    /// or PKCS#1). Encrypted keys are not supported.
+    /// or PKCS#1). An encrypted key is refused with [`Error::PassphraseRequired`]: see
+    /// [`SigningKey::from_file_contents_with_passphrase`].
     pub fn from_file_contents(bytes: &[u8]) -> Result<SigningKey, Error> {
+        SigningKey::from_file_contents_with_passphrase(bytes, None)
+    }
+
+    /// [`SigningKey::from_file_contents`], decrypting an encrypted PKCS#8 key (PEM
+    /// `ENCRYPTED PRIVATE KEY` or DER) with `passphrase`. A passphrase given for a key that is not
+    /// encrypted is not used.
+    pub fn from_file_contents_with_passphrase(
+        bytes: &[u8],
+        passphrase: Option<&Passphrase>,
+    ) -> Result<SigningKey, Error> {
         if !mailstaple_ocsp::pem::is_pem(bytes) {
-            return SigningKey::from_der(bytes);
+            return match SigningKey::from_der(bytes) {
+                Err(Error::UnsupportedKey) if SigningKey::is_encrypted(bytes) => {
+                    decrypt(bytes, passphrase)
+                }
+                other => other,
+            };
         }
         const LABELS: &[&str] = &["PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY"];
         let (label, der) = match mailstaple_ocsp::pem::first_block(bytes, LABELS) {
             Ok(found) => found,
             Err(_)
-                if mailstaple_ocsp::pem::first_block(bytes, &["ENCRYPTED PRIVATE KEY"]).is_ok() =>
+                if let Ok((_, der)) =
+                    mailstaple_ocsp::pem::first_block(bytes, &[ENCRYPTED_LABEL]) =>
             {
-                return Err(Error::Pem {
-                    what: "signer key",
-                    why: "encrypted keys are not supported".to_owned(),
-                });
+                let der = Zeroizing::new(der);
+                return decrypt(&der, passphrase);
             }
             Err(e) => {
                 return Err(Error::Pem {
@@ -151,6 +215,33 @@ impl SigningKey {
     }
 }
 
+/// Decrypts a DER `EncryptedPrivateKeyInfo` and loads the PKCS#8 key inside.
+fn decrypt(der: &[u8], passphrase: Option<&Passphrase>) -> Result<SigningKey, Error> {
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der).map_err(|e| Error::Pem {
+        what: "signer key",
+        why: format!("malformed EncryptedPrivateKeyInfo: {e}"),
+    })?;
+    let Some(passphrase) = passphrase else {
+        return Err(Error::PassphraseRequired);
+    };
+    if info.encryption_algorithm.pbes2().is_none() {
+        return Err(Error::UnsupportedKeyEncryption(format!(
+            "PBES1 scheme {}",
+            info.encryption_algorithm.oid()
+        )));
+    }
+    // The plaintext comes back as a SecretDocument, which zeroizes itself when dropped.
+    let plain = info.decrypt(passphrase.0.as_slice()).map_err(|e| match e {
+        pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::UnsupportedAlgorithm { oid }) => {
+            Error::UnsupportedKeyEncryption(oid.to_string())
+        }
+        _ => Error::WrongPassphrase,
+    })?;
+    pkcs8(plain.as_bytes())
+        .map(SigningKey::wrap)
+        .ok_or(Error::WrongPassphrase)
+}
+
 fn pkcs8(der: &[u8]) -> Option<Key> {
     if let Ok(k) = RsaKeyPair::from_pkcs8(der) {
         return Some(Key::Rsa(k));
@@ -173,4 +264,39 @@ fn ecdsa(der: &[u8]) -> Option<Key> {
             .ok()
             .map(|k| Key::Ecdsa(k, id))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passphrases_are_redacted_and_lose_one_line_ending() {
+        let p = Passphrase::from_file_contents(b"s3cret\r\n".to_vec());
+        assert_eq!(p.0.as_slice(), b"s3cret");
+        assert!(!format!("{p:?}").contains("s3cret"));
+        let p = Passphrase::from_file_contents(b"two\n\n".to_vec());
+        assert_eq!(p.0.as_slice(), b"two\n");
+    }
+
+    #[test]
+    fn plain_keys_are_not_encrypted_and_garbage_is_refused() {
+        assert!(!SigningKey::is_encrypted(
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        ));
+        assert!(SigningKey::is_encrypted(
+            b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n"
+        ));
+        // An ENCRYPTED PRIVATE KEY block whose contents are not an EncryptedPrivateKeyInfo.
+        let err = SigningKey::from_file_contents_with_passphrase(
+            b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n",
+            Some(&Passphrase::new(b"x".to_vec())),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("malformed EncryptedPrivateKeyInfo"),
+            "{err}"
+        );
+    }
 }

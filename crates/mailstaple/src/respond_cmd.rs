@@ -8,6 +8,7 @@
 //! Exit codes: 0 after a graceful shutdown; 1 if the address cannot be bound or the runtime
 //! fails; 2 for a usage error or a file that cannot be read or does not fit.
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,9 +16,10 @@ use std::time::Duration;
 
 use mailstaple_ocsp::Time;
 use mailstaple_responder::{
-    Clock, Responder, ResponderConfig, ResponderIdKind, Server, ServerConfig, ShiftedClock,
-    SigningKey, SystemClock, certificate_der, load_index,
+    Clock, Passphrase, Responder, ResponderConfig, ResponderIdKind, Server, ServerConfig,
+    ShiftedClock, SigningKey, SystemClock, certificate_der, load_index,
 };
+use zeroize::Zeroizing;
 
 use crate::input::parse_time;
 
@@ -36,9 +38,17 @@ pub(crate) struct RespondArgs {
     #[arg(long)]
     signer_cert: Option<PathBuf>,
     /// The signer's private key: PEM or DER, PKCS#8, SEC1 (`EC PRIVATE KEY`) or PKCS#1
-    /// (`RSA PRIVATE KEY`); RSA, ECDSA P-256/P-384/P-521 or Ed25519.
+    /// (`RSA PRIVATE KEY`); RSA, ECDSA P-256/P-384/P-521 or Ed25519. An encrypted PKCS#8 key
+    /// (`ENCRYPTED PRIVATE KEY`: PBES2 with PBKDF2 or scrypt, AES-CBC or AES-GCM) is decrypted
+    /// once at start; the passphrase comes from `--signer-key-passphrase-file`, else from the
+    /// systemd credential `signer-key-passphrase` (`LoadCredential=` in the unit, read from
+    /// `$CREDENTIALS_DIRECTORY`), else from a prompt when standard input is a terminal.
     #[arg(long)]
     signer_key: PathBuf,
+    /// A file holding the signer key's passphrase (one trailing newline is ignored). Keep it
+    /// readable by the responder's user only.
+    #[arg(long, value_name = "FILE")]
+    signer_key_passphrase_file: Option<PathBuf>,
     /// The address and port to listen on. Loopback unless you say otherwise.
     #[arg(long, default_value = "127.0.0.1:8888")]
     listen: SocketAddr,
@@ -139,7 +149,13 @@ fn build(args: &RespondArgs, now: Time) -> Result<Responder, String> {
         Some(p) => Some(certificate_der(&read(p)?).map_err(in_file(p))?),
         None => None,
     };
-    let key = SigningKey::from_file_contents(&read(&args.signer_key)?)
+    let key_bytes = Zeroizing::new(read(&args.signer_key)?);
+    let passphrase = if SigningKey::is_encrypted(&key_bytes) {
+        passphrase(args)?
+    } else {
+        None
+    };
+    let key = SigningKey::from_file_contents_with_passphrase(&key_bytes, passphrase.as_ref())
         .map_err(in_file(&args.signer_key))?;
     let index = load_index(&args.index).map_err(in_file(&args.index))?;
     let mut config = ResponderConfig::default();
@@ -148,6 +164,40 @@ fn build(args: &RespondArgs, now: Time) -> Result<Responder, String> {
         config.responder_id = ResponderIdKind::ByName;
     }
     Responder::new(&ca, signer.as_deref(), key, index, &config, now).map_err(|e| e.to_string())
+}
+
+/// The systemd credential holding the signer key's passphrase.
+const PASSPHRASE_CREDENTIAL: &str = "signer-key-passphrase";
+
+/// The passphrase of an encrypted signer key, asked for once at start: from the file given,
+/// from the systemd credential, or from the terminal (no echo). `None` when there is no source,
+/// which loading then reports as a missing passphrase.
+fn passphrase(args: &RespondArgs) -> Result<Option<Passphrase>, String> {
+    if let Some(path) = &args.signer_key_passphrase_file {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("cannot read the passphrase file {}: {e}", path.display()))?;
+        return Ok(Some(Passphrase::from_file_contents(bytes)));
+    }
+    if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+        let path = Path::new(&dir).join(PASSPHRASE_CREDENTIAL);
+        match std::fs::read(&path) {
+            Ok(bytes) => return Ok(Some(Passphrase::from_file_contents(bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(format!(
+                    "cannot read the credential {}: {e}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    if std::io::stdin().is_terminal() {
+        let prompt = format!("Passphrase for {}: ", args.signer_key.display());
+        let typed = rpassword::prompt_password(prompt)
+            .map_err(|e| format!("cannot read the passphrase from the terminal: {e}"))?;
+        return Ok(Some(Passphrase::from_file_contents(typed.into_bytes())));
+    }
+    Ok(None)
 }
 
 /// `90`, `90s`, `30m`, `12h`, `7d`.

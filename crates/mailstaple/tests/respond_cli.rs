@@ -105,6 +105,14 @@ struct Daemon {
 
 impl Daemon {
     fn start(dir: &Path, args: &[String]) -> Result<Daemon, String> {
+        Daemon::start_with_env(dir, args, &[])
+    }
+
+    fn start_with_env(
+        dir: &Path,
+        args: &[String],
+        env: &[(&str, &Path)],
+    ) -> Result<Daemon, String> {
         let stderr = dir.join(format!(
             "respond-{}.log",
             args.len() + std::process::id() as usize
@@ -112,6 +120,7 @@ impl Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mailstaple"))
             .arg("respond")
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -923,4 +932,177 @@ fn hostile_load_does_not_stop_the_responder() {
     // Still answering, then a clean exit.
     assert_eq!(leaf_status(&daemon), CertStatus::Good);
     assert_eq!(daemon.stop(), 0);
+}
+
+/// Issue 18: encrypted PKCS#8 signer keys as OpenSSL writes them, decrypted once at start with a
+/// passphrase from a file, a systemd credential or a terminal; refused clearly without one or
+/// with a wrong one; the passphrase never appears in the output.
+#[test]
+fn encrypted_signer_keys() {
+    if openssl().is_none() {
+        return;
+    }
+    let env = Env::new();
+    const PASS: &str = "correct horse battery staple";
+    std::fs::write(env.path("pass.txt"), format!("{PASS}\n")).unwrap();
+    std::fs::write(env.path("wrong.txt"), "not the passphrase\n").unwrap();
+    let encrypt = |out: &str, args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .args([
+                "-in",
+                "signer.key",
+                "-out",
+                out,
+                "-passout",
+                "file:pass.txt",
+            ])
+            .current_dir(env.dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    encrypt(
+        "pbkdf2-aes256cbc.key",
+        &["pkcs8", "-topk8", "-v2", "aes-256-cbc"],
+    );
+    encrypt("pkey-aes256.key", &["pkey", "-aes256"]);
+    encrypt("scrypt-aes256cbc.key", &["pkcs8", "-topk8", "-scrypt"]);
+    encrypt(
+        "pbkdf2-aes128cbc.der",
+        &["pkcs8", "-topk8", "-v2", "aes-128-cbc", "-outform", "DER"],
+    );
+    let base = [
+        "respond",
+        "--index",
+        "index.txt",
+        "--ca",
+        "issuer.pem",
+        "--signer-cert",
+        "signer.pem",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    for key in [
+        "pbkdf2-aes256cbc.key",
+        "pkey-aes256.key",
+        "scrypt-aes256cbc.key",
+        "pbkdf2-aes128cbc.der",
+    ] {
+        // No passphrase, no terminal: a clear refusal at start.
+        let out = env.run(&[&base[..], &["--signer-key", key]].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        assert!(
+            stderr.contains("encrypted and no passphrase"),
+            "{key}: {stderr}"
+        );
+        // The wrong one.
+        let out = env.run(
+            &[
+                &base[..],
+                &[
+                    "--signer-key",
+                    key,
+                    "--signer-key-passphrase-file",
+                    "wrong.txt",
+                ],
+            ]
+            .concat(),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        assert!(stderr.contains("does not decrypt"), "{key}: {stderr}");
+        // The right one: the responder answers, signing with the decrypted key.
+        let mut daemon = env.start(&[
+            "--signer-cert",
+            "signer.pem",
+            "--signer-key",
+            key,
+            "--signer-key-passphrase-file",
+            "pass.txt",
+        ]);
+        assert_eq!(leaf_status(&daemon), CertStatus::Good, "{key}");
+        assert!(daemon.alive());
+        assert!(!daemon.log().contains(PASS), "{key}: {}", daemon.log());
+        assert_eq!(daemon.stop(), 0);
+    }
+
+    // A systemd credential (LoadCredential=signer-key-passphrase:...).
+    let creds = env.path("credentials");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::copy(env.path("pass.txt"), creds.join("signer-key-passphrase")).unwrap();
+    let mut args: Vec<String> = base[1..].iter().map(|s| (*s).to_owned()).collect();
+    args.extend(["--signer-key", "pbkdf2-aes256cbc.key", "--now", &now_arg()].map(String::from));
+    let daemon =
+        Daemon::start_with_env(env.dir.path(), &args, &[("CREDENTIALS_DIRECTORY", &creds)])
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(leaf_status(&daemon), CertStatus::Good);
+    assert_eq!(daemon.stop(), 0);
+
+    // A terminal: `script` gives the responder a pty; the prompt appears, the passphrase is
+    // typed once and not echoed.
+    let mut command = vec![
+        env!("CARGO_BIN_EXE_mailstaple").to_owned(),
+        "respond".to_owned(),
+    ];
+    command.extend(args.iter().cloned().map(|a| format!("'{a}'")));
+    let mut child = Command::new("script")
+        .args(["-qfec", &command.join(" "), "/dev/null"])
+        .current_dir(env.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let wait_for = |what: &str, seen: &mut String| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !seen.contains(what) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let chunk = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {what:?} from the pty; saw {seen:?}"));
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    wait_for("Passphrase for pbkdf2-aes256cbc.key: ", &mut seen);
+    stdin.write_all(format!("{PASS}\n").as_bytes()).unwrap();
+    wait_for("listening on http://", &mut seen);
+    wait_for("/\r\n", &mut seen);
+    assert!(!seen.contains(PASS), "the passphrase was echoed: {seen:?}");
+    let addr: SocketAddr = seen
+        .split("listening on http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {seen:?}"));
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let reply = http(addr, &post(&leaf_request(pki, None))).unwrap();
+    let status = verify(
+        &reply.body,
+        &pki.leaf.der,
+        &pki.intermediate.der,
+        unix_now(),
+        &Policy::default(),
+    )
+    .unwrap()
+    .status();
+    assert_eq!(status, CertStatus::Good);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = Command::new("pkill")
+        .args(["-f", "pbkdf2-aes256cbc.key"])
+        .status();
 }
