@@ -18,7 +18,8 @@ use mailstaple_verify::{Policy, verify};
 use openssl::ocsp::{OcspCertId, OcspFlag, OcspResponse as SslResponse};
 use openssl::stack::Stack;
 use openssl::x509::X509;
-use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::store::{X509Store, X509StoreBuilder};
+use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
 use rustls_pki_types::UnixTime;
 
 /// Responses valid from an hour before the test PKI's instant for ten years, so that OpenSSL's
@@ -80,12 +81,14 @@ fn verification(c: &mut Criterion) {
         let issuer = X509::from_der(&pki.intermediate.der).unwrap();
         let root = X509::from_der(&pki.root.der).unwrap();
         let leaf = X509::from_der(&pki.leaf.der).unwrap();
-        let mut store = X509StoreBuilder::new().unwrap();
-        store.add_cert(root.clone()).unwrap();
-        let mut param = openssl::x509::verify::X509VerifyParam::new().unwrap();
-        param.set_time(NOW as i64);
-        store.set_param(&param).unwrap();
-        let store = store.build();
+        // Equal work: the issuer is the trust anchor, as it is for ours, so OpenSSL checks the
+        // same signatures (the response's, and a delegated signer's certificate).
+        let anchored = openssl_store(&issuer, X509VerifyFlags::PARTIAL_CHAIN);
+        // As Exim configures it (tls_verify_certificates): the root, so OpenSSL also checks the
+        // issuer's certificate against it, one more signature than ours.
+        let to_root = openssl_store(&root, X509VerifyFlags::empty());
+        // Without PARTIAL_CHAIN the issuer alone is no anchor: the flag is what makes it one.
+        let unanchored = openssl_store(&issuer, X509VerifyFlags::empty());
         let mut chain = Stack::new().unwrap();
         chain.push(issuer.clone()).unwrap();
         for (kind, delegated) in [("issuer", false), ("delegated", true)] {
@@ -117,9 +120,11 @@ fn verification(c: &mut Criterion) {
                     .unwrap()
                     .is_good()
             );
-            // OpenSSL agrees before we time it.
+            // OpenSSL agrees before we time it, with either anchor.
             let ssl = SslResponse::from_der(&der).unwrap().basic().unwrap();
-            ssl.verify(&chain, &store, OcspFlag::empty()).unwrap();
+            ssl.verify(&chain, &anchored, OcspFlag::empty()).unwrap();
+            ssl.verify(&chain, &to_root, OcspFlag::empty()).unwrap();
+            assert!(ssl.verify(&chain, &unanchored, OcspFlag::empty()).is_err());
 
             let mut g = c.benchmark_group(format!("verify/{}/{kind}", alg.name()));
             g.bench_function("mailstaple", |b| {
@@ -146,23 +151,36 @@ fn verification(c: &mut Criterion) {
                     })
                 });
             }
-            g.bench_function("openssl", |b| {
-                b.iter(|| {
-                    let resp = SslResponse::from_der(black_box(&der))
-                        .unwrap()
-                        .basic()
+            let openssl_verify = |store: &X509Store| {
+                let resp = SslResponse::from_der(black_box(&der))
+                    .unwrap()
+                    .basic()
+                    .unwrap();
+                resp.verify(&chain, store, OcspFlag::empty()).unwrap();
+                let id =
+                    OcspCertId::from_cert(openssl::hash::MessageDigest::sha1(), &leaf, &issuer)
                         .unwrap();
-                    resp.verify(&chain, &store, OcspFlag::empty()).unwrap();
-                    let id =
-                        OcspCertId::from_cert(openssl::hash::MessageDigest::sha1(), &leaf, &issuer)
-                            .unwrap();
-                    let status = resp.find_status(&id).unwrap();
-                    status.check_validity(300, None).unwrap();
-                })
+                let status = resp.find_status(&id).unwrap();
+                status.check_validity(300, None).unwrap();
+            };
+            g.bench_function("openssl", |b| b.iter(|| openssl_verify(&anchored)));
+            g.bench_function("openssl as Exim configures it, chain to the root", |b| {
+                b.iter(|| openssl_verify(&to_root))
             });
             g.finish();
         }
     }
+}
+
+/// An OpenSSL store trusting `anchor` alone, at the test PKI's instant, with `flags`.
+fn openssl_store(anchor: &X509, flags: X509VerifyFlags) -> X509Store {
+    let mut store = X509StoreBuilder::new().unwrap();
+    store.add_cert(anchor.clone()).unwrap();
+    let mut param = X509VerifyParam::new().unwrap();
+    param.set_time(NOW as i64);
+    param.set_flags(flags).unwrap();
+    store.set_param(&param).unwrap();
+    store.build()
 }
 
 /// The bare signature check with aws-lc-rs, the provider `mailstaple-verify` uses.
