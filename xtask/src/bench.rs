@@ -4,6 +4,9 @@
 //! Criterion leaves one `new/benchmark.json` (group and function names) and one
 //! `new/estimates.json` (the estimates, in nanoseconds) per benchmark under `target/criterion`;
 //! this reads them back after the run, so the report holds exactly what was measured.
+//! The results benches print themselves (the paired handshake throughput, the fetcher's run) are
+//! kept beside them in `target/criterion/xtask-bench-run.json`, with the run's date, so that
+//! `--report` rewrites the report from the last run without losing them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -25,6 +28,21 @@ const BENCHES: &[(&str, &str)] = &[
     ("mailstaple-fetch", "refresh"),
 ];
 
+/// `cargo xtask bench --help`.
+pub(crate) const HELP: &str = "\
+usage: cargo xtask bench [--report]
+
+Runs the criterion benchmarks that compare mailstaple with its peers (a few minutes; timed, so
+run it on a quiet machine) and writes BENCHMARKS.md: one table per comparison, the results the
+benches print themselves (paired handshake throughput, the fetcher's run), the machine and date.
+
+  --report   write BENCHMARKS.md again from the last run (target/criterion and the run's
+             record beside it) without measuring anything
+";
+
+/// The run's record beside criterion's files: its date and its notes.
+const RUN_RECORD: &str = "xtask-bench-run.json";
+
 /// One measured benchmark.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Measure {
@@ -37,11 +55,13 @@ pub(crate) struct Measure {
 pub(crate) fn run(root: &Path, report_only: bool) -> Result<()> {
     let criterion = root.join("target/criterion");
     if report_only {
-        return write_report(root, &criterion, &[]);
+        let (date, notes) = last_run(root, &criterion)?;
+        return write_report(root, &criterion, &date, &notes);
     }
     if criterion.exists() {
         std::fs::remove_dir_all(&criterion).context("cannot clear old criterion results")?;
     }
+    let date = today()?;
     let mut notes = Vec::new();
     for (package, bench) in BENCHES {
         let manifest = root
@@ -71,8 +91,70 @@ pub(crate) fn run(root: &Path, report_only: bool) -> Result<()> {
         ]))?;
         print!("{printed}");
         notes.extend(printed_results(&printed));
+        // After each bench, so that an interrupted run keeps what it measured.
+        save_run(&criterion, &date, &notes)?;
     }
-    write_report(root, &criterion, &notes)
+    write_report(root, &criterion, &date, &notes)
+}
+
+/// Writes the run's record (date and notes) beside criterion's files.
+fn save_run(criterion: &Path, date: &str, notes: &[String]) -> Result<()> {
+    std::fs::create_dir_all(criterion)
+        .with_context(|| format!("cannot create {}", criterion.display()))?;
+    let path = criterion.join(RUN_RECORD);
+    let record = serde_json::json!({ "date": date, "notes": notes });
+    std::fs::write(&path, format!("{record:#}\n"))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The date and notes of the run whose criterion files `--report` reads: its record, or, for a
+/// run made before records were kept, the date of its files and the printed results of the
+/// report it wrote then.
+fn last_run(root: &Path, criterion: &Path) -> Result<(String, Vec<String>)> {
+    let path = criterion.join(RUN_RECORD);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => read_run(&text).with_context(|| format!("{}", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let report = root.join("BENCHMARKS.md");
+            let previous = std::fs::read_to_string(&report).unwrap_or_default();
+            eprintln!(
+                "bench: no {} (the run predates it); keeping the printed results of {}",
+                path.display(),
+                report.display()
+            );
+            Ok((file_date(criterion)?, previous_notes(&previous)))
+        }
+        Err(err) => Err(err).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Parses a run record written by [`save_run`].
+pub(crate) fn read_run(text: &str) -> Result<(String, Vec<String>)> {
+    let record: Value = serde_json::from_str(text)?;
+    let Some(date) = record.get("date").and_then(Value::as_str) else {
+        bail!("no date in the run record");
+    };
+    let Some(notes) = record.get("notes").and_then(Value::as_array) else {
+        bail!("no notes in the run record");
+    };
+    let notes = notes
+        .iter()
+        .map(|n| n.as_str().map(str::to_owned))
+        .collect::<Option<Vec<_>>>()
+        .context("a note in the run record is not text")?;
+    Ok((date.to_owned(), notes))
+}
+
+/// The printed results listed in a report written by [`render`] (its `- ` lines above the first
+/// table).
+pub(crate) fn previous_notes(report: &str) -> Vec<String> {
+    let head = report.split("\n## ").next().unwrap_or_default();
+    let listed: String = head
+        .lines()
+        .filter_map(|l| l.strip_prefix("- "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    printed_results(&listed)
 }
 
 /// Lines a bench prints with results that criterion does not time: the paired handshake
@@ -87,12 +169,12 @@ pub(crate) fn printed_results(stdout: &str) -> Vec<String> {
         .collect()
 }
 
-fn write_report(root: &Path, criterion: &Path, notes: &[String]) -> Result<()> {
+fn write_report(root: &Path, criterion: &Path, date: &str, notes: &[String]) -> Result<()> {
     let measures = collect(criterion)?;
     if measures.is_empty() {
         bail!("no criterion results under {}", criterion.display());
     }
-    let report = render(&measures, &machine(), &today()?, notes);
+    let report = render(&measures, &machine(), date, notes);
     std::fs::write(root.join("BENCHMARKS.md"), report).context("cannot write BENCHMARKS.md")?;
     eprintln!("bench: wrote BENCHMARKS.md ({} benchmarks)", measures.len());
     Ok(())
@@ -176,6 +258,29 @@ pub(crate) fn human(ns: f64) -> String {
     }
 }
 
+/// What a table compares, when its rows alone do not say: the work each implementation does.
+fn table_note(group: &str) -> Option<&'static str> {
+    if group.starts_with("parse/") {
+        Some(
+            "Ours leaves each embedded certificate as a DER slice and decodes it only when \
+             verification needs the signer; OpenSSL's `d2i_OCSP_RESPONSE` and rasn-ocsp decode \
+             every embedded certificate in full, so where a certificate is embedded they do more \
+             work than ours.",
+        )
+    } else if group.starts_with("verify/") {
+        Some(
+            "Ours anchors at the issuer. `openssl` does the same work: the issuer is its trust \
+             anchor (`X509_V_FLAG_PARTIAL_CHAIN`), so `OCSP_basic_verify` checks the response's \
+             signature and, for a delegated proof, the signer certificate's. \
+             `openssl as Exim configures it, chain to the root` trusts the root, as Exim's store \
+             does, so OpenSSL also checks the issuer's certificate against the root: one \
+             signature more than ours. `bare signature` rows are aws-lc-rs alone, the floor.",
+        )
+    } else {
+        None
+    }
+}
+
 /// The report: one table per group, each function's time and its ratio to the group's
 /// mailstaple entry (the first function whose name starts with "mailstaple" or "compiled", else
 /// the first).
@@ -206,10 +311,11 @@ pub(crate) fn render(measures: &[Measure], machine: &str, date: &str, notes: &[S
                     .any(|p| m.function.starts_with(p))
             })
             .or(ms.first());
-        let _ = writeln!(
-            s,
-            "## {group}\n\n| implementation | mean | vs ours |\n|---|---|---|"
-        );
+        let _ = writeln!(s, "## {group}\n");
+        if let Some(note) = table_note(group) {
+            let _ = writeln!(s, "{note}\n");
+        }
+        let _ = writeln!(s, "| implementation | mean | vs ours |\n|---|---|---|");
         for m in &ms {
             let ratio = ours.map_or(String::from("-"), |o| {
                 format!("{:.2}x", m.mean_ns / o.mean_ns)
@@ -232,6 +338,17 @@ fn machine() -> String {
         .unwrap_or_else(|| "an unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     format!("{cores} cores of {cpu}")
+}
+
+/// The day `path` was last modified, `YYYY-MM-DD` in UTC.
+fn file_date(path: &Path) -> Result<String> {
+    Ok(util::capture(
+        Command::new("date")
+            .args(["-u", "+%Y-%m-%d", "-r"])
+            .arg(path),
+    )?
+    .trim()
+    .to_string())
 }
 
 fn today() -> Result<String> {
@@ -259,6 +376,64 @@ mod tests {
                 "refresh: 10000 certificates, concurrency 64: 2.75 s, 3634 certificates/s",
             ]
         );
+    }
+
+    #[test]
+    fn report_keeps_the_last_runs_printed_results() {
+        let notes = vec![
+            "paired tls13: throughput stapled / unstapled = 0.993 (median of 31 rounds of 100)"
+                .to_owned(),
+            "refresh: 10000 certificates, concurrency 64: 2.96 s, 3374 certificates/s".to_owned(),
+        ];
+        let root = std::env::temp_dir().join(format!("xtask-bench-record-{}", std::process::id()));
+        let criterion = root.join("target/criterion");
+        save_run(&criterion, "2026-11-29", &notes).unwrap();
+        let recorded = last_run(&root, &criterion);
+
+        // A run from before the record: the report it wrote then gives them back.
+        std::fs::remove_file(criterion.join(RUN_RECORD)).unwrap();
+        let m = Measure {
+            group: "parse/x".into(),
+            function: "mailstaple".into(),
+            mean_ns: 1.0,
+        };
+        let mut with_notes = notes.clone();
+        with_notes.push("`mailstaple-x` has no `y` benchmark yet: not run.".into());
+        let report = render(&[m], "2 cores of Test CPU", "2026-11-29", &with_notes);
+        std::fs::write(root.join("BENCHMARKS.md"), report).unwrap();
+        let unrecorded = last_run(&root, &criterion);
+        std::fs::remove_dir_all(&root).unwrap();
+
+        assert_eq!(recorded.unwrap(), ("2026-11-29".to_owned(), notes.clone()));
+        assert_eq!(unrecorded.unwrap().1, notes);
+        assert!(read_run(r#"{"date":"2026-11-29"}"#).is_err());
+    }
+
+    #[test]
+    fn parse_and_verify_tables_say_what_they_compare() {
+        let m = |g: &str, f: &str| Measure {
+            group: g.into(),
+            function: f.into(),
+            mean_ns: 1.0,
+        };
+        let report = render(
+            &[
+                m("parse/p256/issuer/262B", "mailstaple"),
+                m("verify/p256/issuer", "mailstaple"),
+                m("match/10", "compiled"),
+            ],
+            "2 cores of Test CPU",
+            "2026-11-29",
+            &[],
+        );
+        let table = |name: &str| {
+            let start = report.find(&format!("## {name}\n")).unwrap();
+            let rest = &report[start + 3..];
+            rest[..rest.find("\n## ").unwrap_or(rest.len())].to_owned()
+        };
+        assert!(table("parse/p256/issuer/262B").contains("`d2i_OCSP_RESPONSE`"));
+        assert!(table("verify/p256/issuer").contains("X509_V_FLAG_PARTIAL_CHAIN"));
+        assert!(!table("match/10").contains("X509"));
     }
 
     #[test]

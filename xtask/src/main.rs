@@ -34,7 +34,8 @@ commands:
                          or until N executions; sanitizer default none (all crates
                          forbid unsafe), `address` for AddressSanitizer
   bench [--report]       run the peer-comparison benchmarks and write BENCHMARKS.md
-                         (--report: rewrite its tables from the last run's criterion files)
+                         (--report: write it again from the last run, measuring nothing;
+                         bench --help says more)
   help                   print this text
 ";
 
@@ -86,6 +87,10 @@ fn run(args: &[String]) -> Result<()> {
         "bench" => match rest {
             [] => bench::run(&root, false),
             [flag] if flag == "--report" => bench::run(&root, true),
+            [flag] if flag == "--help" || flag == "-h" => {
+                print!("{}", bench::HELP);
+                Ok(())
+            }
             _ => bail!("`bench` takes only --report, got {rest:?}\n{USAGE}"),
         },
         "help" | "-h" | "--help" => {
