@@ -263,9 +263,10 @@ fn table_note(group: &str) -> Option<&'static str> {
     if group.starts_with("parse/") {
         Some(
             "Ours leaves each embedded certificate as a DER slice and decodes it only when \
-             verification needs the signer; OpenSSL's `d2i_OCSP_RESPONSE` and rasn-ocsp decode \
-             every embedded certificate in full, so where a certificate is embedded they do more \
-             work than ours.",
+             verification needs the signer; OpenSSL (`d2i_OCSP_RESPONSE`, then \
+             `OCSP_response_get1_basic`) and rasn-ocsp decode every embedded certificate in full, \
+             OpenSSL its public key too, so where a certificate is embedded they do more work \
+             than ours.",
         )
     } else if group.starts_with("verify/") {
         Some(
