@@ -14,7 +14,7 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 
-use crate::{deps, fuzz, peers, tidy, util};
+use crate::{deps, dist, fuzz, peers, tidy, util};
 
 /// Environment variable naming steps to skip.
 const SKIP_VAR: &str = "XTASK_SKIP";
@@ -50,7 +50,7 @@ impl Ctx {
 const STEPS: &[Step] = &[
     Step {
         name: "peers",
-        about: "interop peers installed (openssl, gnutls-cli, exim, swaks, faketime)",
+        about: "interop peers and packaging tools installed",
         run: |ctx| {
             peers::ensure()?;
             ctx.require_peers = true;
@@ -124,6 +124,11 @@ const STEPS: &[Step] = &[
         name: "fuzz",
         about: "fuzz targets built and smoke-run from their seeds",
         run: |ctx| fuzz::smoke(&ctx.root),
+    },
+    Step {
+        name: "dist",
+        about: "Debian package built, linted, installed, checked and purged",
+        run: |ctx| dist::run(&ctx.root, true),
     },
 ];
 

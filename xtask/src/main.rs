@@ -10,6 +10,7 @@
 mod bench;
 mod ci;
 mod deps;
+mod dist;
 mod fuzz;
 mod peers;
 mod tidy;
@@ -24,11 +25,15 @@ usage: cargo xtask <command>
 
 commands:
   ci                     the one definition of green (what .ci/run runs)
-                         steps: peers, fmt, clippy, test, bench-test, doc, deps, tidy, fuzz
+                         steps: peers, fmt, clippy, test, bench-test, doc, deps, tidy, fuzz, dist
                          XTASK_SKIP=fuzz,peers skips steps locally (CI never sets it)
   deps                   check crate edges against the table in ARCHITECTURE.md
+  dist [--check]         build the Debian package (target/dist/mailstaple_VERSION_ARCH.deb);
+                         --check also lints it, installs it (or unpacks it when not root),
+                         checks the command, man page, configuration and units, and purges it
   tidy                   check file headers, forbid(unsafe_code), [lints], tracked target/ files
   peers                  install missing interop peers (openssl, gnutls-cli, exim, swaks, faketime)
+                         and packaging tools (dpkg-dev, lintian, man-db, adduser)
   fuzz [--target T] [--seconds N] [--jobs J] [--runs N] [--sanitizer S]
                          run one or all fuzz targets for N seconds each (default 60),
                          or until N executions; sanitizer default none (all crates
@@ -72,6 +77,11 @@ fn run(args: &[String]) -> Result<()> {
             no_args("deps")?;
             deps::run(&root)
         }
+        "dist" => match rest {
+            [] => dist::run(&root, false),
+            [flag] if flag == "--check" => dist::run(&root, true),
+            _ => bail!("`dist` takes only --check, got {rest:?}\n{USAGE}"),
+        },
         "tidy" => {
             no_args("tidy")?;
             tidy::run(&root)

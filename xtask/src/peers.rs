@@ -6,6 +6,8 @@
 //! `apt-get update`); without root it stops and says what to install.
 //! `cargo xtask ci` then sets `MAILSTAPLE_REQUIRE_PEERS=1`, so a test fails instead of skipping
 //! when a peer it needs is absent.
+//! The Debian packaging tools that `cargo xtask dist` and its CI step use (`dpkg-shlibdeps`,
+//! `lintian`, `man`, `adduser`) are installed the same way.
 
 use std::{
     path::{Path, PathBuf},
@@ -75,6 +77,37 @@ const PEERS: &[Peer] = &[
     },
 ];
 
+/// The tools `cargo xtask dist` builds and checks the Debian package with.
+const PACKAGING: &[Peer] = &[
+    // dpkg-shlibdeps computes Depends; dpkg-dev also brings binutils' strip.
+    Peer {
+        programs: &["dpkg-shlibdeps"],
+        package: "dpkg-dev",
+        version_args: &["--version"],
+        probe: Some(&["strip", "--version"]),
+    },
+    Peer {
+        programs: &["lintian"],
+        package: "lintian",
+        version_args: &["--version"],
+        probe: None,
+    },
+    // `man -l` renders the installed page.
+    Peer {
+        programs: &["man"],
+        package: "man-db",
+        version_args: &["--version"],
+        probe: None,
+    },
+    // The package's postinst creates its system user with it.
+    Peer {
+        programs: &["adduser"],
+        package: "adduser",
+        version_args: &["--version"],
+        probe: None,
+    },
+];
+
 impl Peer {
     fn find(&self) -> Option<PathBuf> {
         if let Some([program, args @ ..]) = self.probe {
@@ -102,16 +135,29 @@ impl Peer {
     }
 }
 
-/// Installs whatever peer is missing and returns the path of each peer program.
+/// Installs whatever peer or packaging tool is missing and returns the path of each program.
 pub(crate) fn ensure() -> Result<Vec<PathBuf>> {
-    let missing: Vec<&Peer> = PEERS.iter().filter(|peer| peer.find().is_none()).collect();
+    ensure_these(&PEERS.iter().chain(PACKAGING).collect::<Vec<_>>())
+}
+
+/// Installs whatever packaging tool is missing (for `cargo xtask dist` run on its own).
+pub(crate) fn ensure_packaging() -> Result<()> {
+    ensure_these(&PACKAGING.iter().collect::<Vec<_>>()).map(|_| ())
+}
+
+fn ensure_these(wanted: &[&Peer]) -> Result<Vec<PathBuf>> {
+    let missing: Vec<&Peer> = wanted
+        .iter()
+        .copied()
+        .filter(|peer| peer.find().is_none())
+        .collect();
     if !missing.is_empty() {
         let described: Vec<String> = missing.iter().map(|peer| peer.describe()).collect();
         eprintln!("peers: missing {}", described.join(", "));
         let packages: Vec<&str> = missing.iter().map(|peer| peer.package).collect();
         if !is_root() {
             bail!(
-                "interop peers are missing and installing them needs root: run `sudo apt-get update && sudo apt-get install -y --no-install-recommends {}`, or skip with XTASK_SKIP=peers (tests then skip their interop cases)",
+                "interop peers or packaging tools are missing and installing them needs root: run `sudo apt-get update && sudo apt-get install -y --no-install-recommends {}`, or in `cargo xtask ci` skip with XTASK_SKIP=peers,dist (tests then skip their interop cases)",
                 packages.join(" ")
             );
         }
@@ -129,7 +175,7 @@ pub(crate) fn ensure() -> Result<Vec<PathBuf>> {
     }
 
     let mut found = Vec::new();
-    for peer in PEERS {
+    for peer in wanted {
         let Some(path) = peer.find() else {
             bail!(
                 "{} is still missing after installing {}",

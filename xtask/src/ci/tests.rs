@@ -16,7 +16,8 @@ fn steps_run_in_the_documented_order() {
             "doc",
             "deps",
             "tidy",
-            "fuzz"
+            "fuzz",
+            "dist"
         ]
     );
 }
