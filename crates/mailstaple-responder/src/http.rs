@@ -16,7 +16,7 @@
 use bytes::Bytes;
 use mailstaple_ocsp::{OcspRequest, Time};
 
-use crate::responder::{Answer, Responder};
+use crate::responder::{Answer, Respond};
 
 /// The most path suffixes a GET path is tried at (see the module documentation).
 const MAX_GET_CANDIDATES: usize = 16;
@@ -60,13 +60,13 @@ impl HttpAnswer {
 }
 
 /// The answer to a `POST` whose body is `body`.
-pub fn post(responder: &Responder, body: &[u8], now: Time) -> HttpAnswer {
+pub fn post(responder: &(impl Respond + ?Sized), body: &[u8], now: Time) -> HttpAnswer {
     ocsp(responder.respond(body, now), now, None)
 }
 
 /// The answer to a `GET` of `path` (the request target's path, without a query string).
 pub fn get(
-    responder: &Responder,
+    responder: &(impl Respond + ?Sized),
     path: &str,
     if_none_match: Option<&[u8]>,
     now: Time,

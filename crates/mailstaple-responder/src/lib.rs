@@ -21,8 +21,11 @@
 //! - [`Server`] is the thin tokio + hyper layer: connection limit, head, body and write
 //!   timeouts, size limits, index reloading on change and SIGHUP, graceful shutdown.
 //!
+//! [`Responders`] serves several CAs in one process, each with its own index, signer and
+//! key; the request's CertID picks the CA.
+//!
 //! What it does not do: TLS (OCSP runs over plain HTTP), signed requests (they are answered
-//! without checking the signature, as RFC 5019 allows), several CAs in one process, the
+//! without checking the signature, as RFC 5019 allows), the
 //! hold-instruction and invalidity-date single extensions, pre-signing responses for the whole
 //! index (it signs on demand), and reading any clock itself except through [`Clock`].
 //!
@@ -47,7 +50,9 @@ mod tests;
 pub use error::Error;
 pub use index::{Entry, EntryStatus, Index};
 pub use pem::certificate_der;
-pub use responder::{Answer, Cacheable, Responder, ResponderConfig, ResponderIdKind};
+pub use responder::{
+    Answer, Cacheable, Respond, Responder, ResponderConfig, ResponderIdKind, Responders,
+};
 #[cfg(unix)]
 pub use server::forward_signals;
 pub use server::{

@@ -286,6 +286,11 @@ impl Responder {
         Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// Whether `other` answers for the same CA (same issuer hashes).
+    fn same_ca(&self, other: &Responder) -> bool {
+        self.templates.first() == other.templates.first()
+    }
+
     /// The CertID template of the CA matching `id`'s hash algorithm and issuer hashes.
     fn ours(&self, id: &CertIdRef<'_>) -> Option<&CertId> {
         let hash = id.hash()?;
@@ -317,6 +322,17 @@ impl Responder {
         let Ok(req) = OcspRequest::parse(request) else {
             return Answer::error(ResponseStatus::MalformedRequest);
         };
+        self.respond_to(&req, now)
+    }
+
+    /// Whether this responder's CA is the issuer a CertID names (issuer name and key hashes, in
+    /// the CertID's hash algorithm).
+    pub fn answers_for(&self, id: &CertIdRef<'_>) -> bool {
+        self.ours(id).is_some()
+    }
+
+    /// Answers a decoded request at `now`: `unauthorized` unless every CertID names this CA.
+    pub(crate) fn respond_to(&self, req: &OcspRequest<'_>, now: Time) -> Answer {
         let mut ids = Vec::with_capacity(req.cert_ids.len());
         for cid in &req.cert_ids {
             let Some(template) = self.ours(cid) else {
@@ -460,4 +476,89 @@ fn etag(der: &[u8]) -> Arc<str> {
     let digest = HashAlgorithm::Sha256.digest(der);
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     Arc::from(format!("\"{hex}\""))
+}
+
+/// Anything that answers OCSP requests: one [`Responder`] (one CA) or a [`Responders`] set.
+/// The HTTP mapping ([`crate::http`]) and the [`crate::Server`] take either.
+pub trait Respond: Send + Sync {
+    /// Answers a DER `OCSPRequest` at `now`; never fails.
+    fn respond(&self, request: &[u8], now: Time) -> Answer;
+}
+
+impl Respond for Responder {
+    fn respond(&self, request: &[u8], now: Time) -> Answer {
+        Responder::respond(self, request, now)
+    }
+}
+
+/// Several CAs in one process, each with its own index, signer and key: OpenSSL's several
+/// `-index`/`-CA` pairs, and what a private PKI with a root and issuing CAs needs.
+///
+/// The request's first CertID picks the CA (issuer name hash and issuer key hash, in whatever
+/// hash the client chose); a CertID of an issuer no CA here is, or a request whose CertIDs name
+/// different CAs (one response has one signer), gets `unauthorized`, as RFC 6960 §2.3 says.
+/// Reloading one CA's index never touches the others' (each [`Responder`] has its own index and
+/// cache).
+#[derive(Debug)]
+pub struct Responders {
+    cas: Vec<Arc<Responder>>,
+}
+
+impl Responders {
+    /// A set of CAs. Refused: an empty set, and two responders for the same CA (the second
+    /// would never be asked).
+    pub fn new(cas: Vec<Arc<Responder>>) -> Result<Responders, Error> {
+        if cas.is_empty() {
+            return Err(Error::Config(
+                "a responder needs at least one CA".to_owned(),
+            ));
+        }
+        for (i, a) in cas.iter().enumerate() {
+            if let Some(b) = cas.iter().skip(i + 1).find(|b| b.same_ca(a)) {
+                return Err(Error::Config(format!(
+                    "two responders for the same CA (signers \"{}\" and \"{}\")",
+                    a.signer_subject(),
+                    b.signer_subject()
+                )));
+            }
+        }
+        Ok(Responders { cas })
+    }
+
+    /// The CAs, in the order given.
+    pub fn cas(&self) -> &[Arc<Responder>] {
+        &self.cas
+    }
+
+    /// Answers a DER `OCSPRequest` at `now`. Never fails.
+    pub fn respond(&self, request: &[u8], now: Time) -> Answer {
+        let Ok(req) = OcspRequest::parse(request) else {
+            return Answer::error(ResponseStatus::MalformedRequest);
+        };
+        let Some(first) = req.cert_ids.first() else {
+            return Answer::error(ResponseStatus::MalformedRequest);
+        };
+        match self.cas.iter().find(|ca| ca.answers_for(first)) {
+            Some(ca) => ca.respond_to(&req, now),
+            None => Answer::error(ResponseStatus::Unauthorized),
+        }
+    }
+}
+
+impl Respond for Responders {
+    fn respond(&self, request: &[u8], now: Time) -> Answer {
+        Responders::respond(self, request, now)
+    }
+}
+
+impl From<Arc<Responder>> for Responders {
+    fn from(ca: Arc<Responder>) -> Responders {
+        Responders { cas: vec![ca] }
+    }
+}
+
+impl From<Responder> for Responders {
+    fn from(ca: Responder) -> Responders {
+        Responders::from(Arc::new(ca))
+    }
 }

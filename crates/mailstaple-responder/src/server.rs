@@ -38,10 +38,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use mailstaple_ocsp::Time;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 
 use crate::http::{self, HttpAnswer};
-use crate::{Error, Index, Responder};
+use crate::{Error, Index, Responders};
 
 /// The largest request head (request line and headers) read.
 const MAX_HEAD: usize = 8 * 1024;
@@ -152,7 +152,8 @@ struct Counters {
 
 struct Control {
     shutdown: watch::Sender<bool>,
-    reload: Notify,
+    /// Bumped to ask every index watcher to reload now.
+    reload: watch::Sender<u64>,
     counters: Counters,
 }
 
@@ -173,9 +174,9 @@ impl ServerHandle {
         self.0.shutdown.send_replace(true);
     }
 
-    /// Reloads the index file now.
+    /// Reloads the index files now.
     pub fn reload(&self) {
-        self.0.reload.notify_one();
+        self.0.reload.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The counters.
@@ -193,51 +194,66 @@ impl ServerHandle {
 
 /// Everything a connection task needs.
 struct Shared {
-    responder: Arc<Responder>,
+    responder: Arc<Responders>,
     clock: Arc<dyn Clock>,
     config: ServerConfig,
     control: Arc<Control>,
 }
 
-/// An OCSP responder server: a [`Responder`] behind HTTP/1.1.
+/// An OCSP responder server: one or several CAs ([`Responders`]) behind HTTP/1.1.
 pub struct Server {
     shared: Arc<Shared>,
-    index_path: Option<PathBuf>,
+    /// (CA position in the set, index file).
+    index_paths: Vec<(usize, PathBuf)>,
 }
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("config", &self.shared.config)
-            .field("index", &self.index_path)
+            .field("indexes", &self.index_paths)
             .finish()
     }
 }
 
 impl Server {
-    /// A server for `responder`, reading the time from `clock`.
-    pub fn new(responder: Arc<Responder>, config: ServerConfig, clock: Arc<dyn Clock>) -> Server {
+    /// A server for `responders` (one [`crate::Responder`], in an `Arc` or not, or a
+    /// [`Responders`] set), reading the time from `clock`.
+    pub fn new(
+        responders: impl Into<Responders>,
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Server {
         let (shutdown, _) = watch::channel(false);
+        let (reload, _) = watch::channel(0);
         let control = Arc::new(Control {
             shutdown,
-            reload: Notify::new(),
+            reload,
             counters: Counters::default(),
         });
         Server {
             shared: Arc::new(Shared {
-                responder,
+                responder: Arc::new(responders.into()),
                 clock,
                 config,
                 control,
             }),
-            index_path: None,
+            index_paths: Vec::new(),
         }
     }
 
-    /// Watches `path`, the file the responder's index was loaded from, and reloads it when it
+    /// Watches `path`, the file the (first) CA's index was loaded from, and reloads it when it
     /// changes or when asked.
-    pub fn watch_index(mut self, path: PathBuf) -> Server {
-        self.index_path = Some(path);
+    pub fn watch_index(self, path: PathBuf) -> Server {
+        self.watch_ca_index(0, path)
+    }
+
+    /// Watches `path`, the index file of the CA at position `ca` in the set, and reloads that
+    /// CA's index alone when it changes or when asked. A position outside the set is ignored.
+    pub fn watch_ca_index(mut self, ca: usize, path: PathBuf) -> Server {
+        if ca < self.shared.responder.cas().len() {
+            self.index_paths.push((ca, path));
+        }
         self
     }
 
@@ -251,13 +267,18 @@ impl Server {
     pub async fn serve(self, listener: TcpListener) -> io::Result<()> {
         let shared = self.shared;
         let mut stop = shared.control.shutdown.subscribe();
-        let watcher = self.index_path.map(|path| {
-            tokio::spawn(watch_index(
-                Arc::clone(&shared),
-                path,
-                shared.control.shutdown.subscribe(),
-            ))
-        });
+        let watchers: Vec<_> = self
+            .index_paths
+            .into_iter()
+            .map(|(ca, path)| {
+                tokio::spawn(watch_index(
+                    Arc::clone(&shared),
+                    ca,
+                    path,
+                    shared.control.shutdown.subscribe(),
+                ))
+            })
+            .collect();
         let max = shared
             .config
             .max_connections
@@ -314,7 +335,7 @@ impl Server {
         {
             log::warn!("shutdown: connections still open after the grace period are dropped");
         }
-        if let Some(w) = watcher {
+        for w in watchers {
             w.abort();
         }
         Ok(())
@@ -396,7 +417,7 @@ async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>
                 .get(IF_NONE_MATCH)
                 .map(|v| v.as_bytes().to_vec());
             http::get(
-                &shared.responder,
+                shared.responder.as_ref(),
                 req.uri().path(),
                 tags.as_deref(),
                 shared.clock.now(),
@@ -424,9 +445,11 @@ async fn post(req: Request<Incoming>, shared: &Shared) -> HttpAnswer {
             HttpAnswer::error(413, "request too large")
         }
         Ok(Err(_)) => HttpAnswer::error(400, "unreadable request body"),
-        Ok(Ok(collected)) => {
-            http::post(&shared.responder, &collected.to_bytes(), shared.clock.now())
-        }
+        Ok(Ok(collected)) => http::post(
+            shared.responder.as_ref(),
+            &collected.to_bytes(),
+            shared.clock.now(),
+        ),
     }
 }
 
@@ -565,7 +588,16 @@ pub fn load_index(path: &Path) -> Result<Index, Error> {
     Index::parse(&text)
 }
 
-async fn watch_index(shared: Arc<Shared>, path: PathBuf, mut stop: watch::Receiver<bool>) {
+async fn watch_index(
+    shared: Arc<Shared>,
+    ca: usize,
+    path: PathBuf,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Some(responder) = shared.responder.cas().get(ca).cloned() else {
+        return;
+    };
+    let mut reload = shared.control.reload.subscribe();
     let mut loaded = fingerprint(&path);
     let mut pending: Option<Fingerprint> = None;
     let mut ticker =
@@ -574,7 +606,12 @@ async fn watch_index(shared: Arc<Shared>, path: PathBuf, mut stop: watch::Receiv
     loop {
         let forced = tokio::select! {
             _ = ticker.tick() => false,
-            () = shared.control.reload.notified() => true,
+            changed = reload.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                true
+            }
             () = stopped(&mut stop) => return,
         };
         let now = fingerprint(&path);
@@ -597,7 +634,7 @@ async fn watch_index(shared: Arc<Shared>, path: PathBuf, mut stop: watch::Receiv
         match parsed {
             Ok(Ok(index)) => {
                 let count = index.len();
-                shared.responder.replace_index(index, shared.clock.now());
+                responder.replace_index(index, shared.clock.now());
                 counters.reloads.fetch_add(1, Ordering::Relaxed);
                 log::info!("reloaded {}: {count} certificates", path.display());
             }

@@ -11,6 +11,7 @@ use mailstaple_testpki::{Cert, DAY, HOUR, KeyAlg, NOW, Pki};
 use super::*;
 use crate::http;
 use mailstaple_ocsp::base64;
+use std::sync::Arc;
 
 fn now() -> Time {
     Time::from_unix(NOW as i64)
@@ -708,4 +709,88 @@ fn fuzz_harness_runs_its_seeds_and_garbage() {
         input[i] = byte;
         crate::fuzzing::responder_request(&input);
     });
+}
+
+/// Issue 18: two CAs in one process (the root and the issuing CA), each with its own index and
+/// signer; the CertID picks the CA, a third issuer gets `unauthorized`, CertIDs of two CAs in
+/// one request too, and reloading one CA's index leaves the other alone.
+#[test]
+fn several_cas_in_one_process() {
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    // The root answers for the intermediate (serial 02), signing itself.
+    let root_index =
+        b"R\t310101000000Z\t260501000000Z,cACompromise\t02\tunknown\t/CN=intermediate\n";
+    let root = Arc::new(
+        Responder::new(
+            &pki.root.der,
+            None,
+            key_of(&pki.root),
+            Index::parse(root_index).unwrap(),
+            &ResponderConfig::default(),
+            now(),
+        )
+        .unwrap(),
+    );
+    let issuing = Arc::new(delegated(pki, &ResponderConfig::default()));
+    let set = Responders::new(vec![Arc::clone(&root), Arc::clone(&issuing)]).unwrap();
+
+    let root_view = CertView::parse(&pki.root.der).unwrap();
+    let int_view = CertView::parse(&pki.intermediate.der).unwrap();
+    let int_id = CertId::new(&int_view, &root_view, HashAlgorithm::Sha256);
+    let answer = set.respond(&build_request(std::slice::from_ref(&int_id), None), now());
+    let b = basic(&answer.der);
+    assert_signed_by(&b, &pki.root);
+    assert!(matches!(
+        b.responses[0].status,
+        CertStatus::Revoked {
+            reason: Some(CrlReason(2)),
+            ..
+        }
+    ));
+    let leaf_id = id(pki, &pki.leaf, HashAlgorithm::Sha1);
+    let answer = set.respond(&build_request(std::slice::from_ref(&leaf_id), None), now());
+    let b = basic(&answer.der);
+    assert_signed_by(&b, &pki.signer);
+    assert_eq!(b.responses[0].status, CertStatus::Good);
+
+    // An issuer neither CA is: unauthorized. So is a request mixing the two CAs.
+    let other = CertId::new(
+        &CertView::parse(&pki.rogue_signer.der).unwrap(),
+        &CertView::parse(&pki.other_ca.der).unwrap(),
+        HashAlgorithm::Sha1,
+    );
+    for req in [
+        build_request(&[other], None),
+        build_request(&[leaf_id.clone(), int_id.clone()], None),
+    ] {
+        assert_eq!(
+            set.respond(&req, now()).status,
+            ResponseStatus::Unauthorized
+        );
+    }
+    assert_eq!(
+        set.respond(b"garbage", now()).status,
+        ResponseStatus::MalformedRequest
+    );
+
+    // Reloading the issuing CA's index: the leaf is revoked now, the root's answer is the same
+    // bytes as before (its cache untouched).
+    let before = set.respond(&build_request(std::slice::from_ref(&int_id), None), now());
+    issuing.replace_index(
+        Index::parse(b"R\t260830000000Z\t260531000000Z,superseded\t1001\tunknown\t/CN=x\n")
+            .unwrap(),
+        now(),
+    );
+    let reloaded = set.respond(&build_request(&[leaf_id], None), now());
+    let b = basic(&reloaded.der);
+    assert!(matches!(b.responses[0].status, CertStatus::Revoked { .. }));
+    let after = set.respond(&build_request(&[int_id], None), now());
+    assert_eq!(before.der, after.der);
+    assert!(after.from_cache);
+    assert_eq!(root.generation(), 0);
+
+    // Refused sets.
+    assert!(Responders::new(Vec::new()).is_err());
+    let err = Responders::new(vec![Arc::clone(&issuing), Arc::new(by_ca(pki))]).unwrap_err();
+    assert!(err.to_string().contains("same CA"), "{err}");
 }
