@@ -14,7 +14,7 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 
-use crate::{deps, dist, fuzz, peers, tidy, util};
+use crate::{deps, dist, fuzz, package, peers, tidy, util};
 
 /// Environment variable naming steps to skip.
 const SKIP_VAR: &str = "XTASK_SKIP";
@@ -119,6 +119,11 @@ const STEPS: &[Step] = &[
         name: "tidy",
         about: "file headers, forbid(unsafe_code), workspace lints, no tracked build output",
         run: |ctx| tidy::run(&ctx.root),
+    },
+    Step {
+        name: "package",
+        about: "publishable crates packaged; tests/downstream built and tested against them",
+        run: |ctx| package::run(&ctx.root),
     },
     Step {
         name: "fuzz",

@@ -12,6 +12,7 @@ mod ci;
 mod deps;
 mod dist;
 mod fuzz;
+mod package;
 mod peers;
 mod tidy;
 mod util;
@@ -25,12 +26,14 @@ usage: cargo xtask <command>
 
 commands:
   ci                     the one definition of green (what .ci/run runs)
-                         steps: peers, fmt, clippy, test, bench-test, doc, deps, tidy, fuzz, dist
+                         steps: peers, fmt, clippy, test, bench-test, doc, deps, tidy, package, fuzz, dist
                          XTASK_SKIP=fuzz,peers skips steps locally (CI never sets it)
   deps                   check crate edges against the table in ARCHITECTURE.md
   dist [--check]         build the Debian package (target/dist/mailstaple_VERSION_ARCH.deb);
                          --check also lints it, installs it (or unpacks it when not root),
                          checks the command, man page, configuration and units, and purges it
+  package                `cargo package` every publishable crate, then build and test
+                         tests/downstream (a crate outside the workspace) against them
   tidy                   check file headers, forbid(unsafe_code), [lints], tracked target/ files
   peers                  install missing interop peers (openssl, gnutls-cli, exim, swaks, faketime)
                          and packaging tools (dpkg-dev, lintian, man-db, adduser)
@@ -82,6 +85,10 @@ fn run(args: &[String]) -> Result<()> {
             [flag] if flag == "--check" => dist::run(&root, true),
             _ => bail!("`dist` takes only --check, got {rest:?}\n{USAGE}"),
         },
+        "package" => {
+            no_args("package")?;
+            package::run(&root)
+        }
         "tidy" => {
             no_args("tidy")?;
             tidy::run(&root)

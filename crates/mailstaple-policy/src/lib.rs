@@ -96,3 +96,7 @@ pub use mailstaple_verify::Policy as VerifyPolicy;
 /// The rustls the [`tls`] module is bound to (0.23), with its `pki_types` (rustls-pki-types 1):
 /// name rustls through this path and your versions cannot drift from ours.
 pub use rustls;
+
+/// The `mailstaple-hostlist` whose [`Host`](mailstaple_hostlist::Host), [`Env`](mailstaple_hostlist::Env)
+/// and [`NamedLists`](mailstaple_hostlist::NamedLists) [`ClientPolicy`] takes.
+pub use mailstaple_hostlist as hostlist;

@@ -16,6 +16,7 @@ fn steps_run_in_the_documented_order() {
             "doc",
             "deps",
             "tidy",
+            "package",
             "fuzz",
             "dist"
         ]
