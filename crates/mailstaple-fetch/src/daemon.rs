@@ -1,21 +1,8 @@
 //! The daemon: many certificates, one [`Scheduler`], fetches run concurrently under a limit.
 //!
-//! Configuration file (`#` starts a comment; global settings first, then one section per
-//! certificate):
-//!
-//! ```text
-//! concurrency = 16          # fetches at once
-//! status = /run/mailstaple/fetch-status.json
-//! connect_timeout = 10      # seconds
-//! timeout = 30              # seconds, whole exchange
-//! max_body = 65536          # bytes
-//!
-//! [mail-rsa]
-//! cert = /etc/exim/mail-rsa.pem
-//! issuer = /etc/exim/issuer.pem
-//! out = /var/lib/exim/mail-rsa.ocsp.der
-//! url = http://ocsp.example.net/   # optional; default from the certificate
-//! ```
+//! Its configuration ([`DaemonConfig`]) comes from the caller: `mailstaple fetch --daemon` reads
+//! the `[fetch]` section and `[[fetch.certificate]]` entries of the one TOML file through
+//! `mailstaple-config`, and SIGHUP calls the caller's [`Reload`] to read it again.
 //!
 //! The driver is thin: the clock, the jitter seed and the log sink come from the caller
 //! ([`DaemonEnv`]); SIGHUP reloads the file (entries whose settings did not change keep their
@@ -24,7 +11,7 @@
 //! up without a reload.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,7 +31,7 @@ use crate::schedule::{Action, Config, EntryId, Health, Scheduler, Validity};
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EntryConfig {
-    /// The section name.
+    /// Its name in logs and the status.
     pub name: String,
     /// Certificate file (PEM or DER).
     pub cert: PathBuf,
@@ -91,121 +78,6 @@ pub struct DaemonConfig {
     pub exit_after_first_round: bool,
 }
 
-/// Parses a configuration file's text.
-pub fn parse_config(text: &str) -> Result<DaemonConfig, Error> {
-    let mut cfg = DaemonConfig::default();
-    let mut current: Option<(usize, String, BTreeMap<String, String>)> = None;
-    let finish = |cur: Option<(usize, String, BTreeMap<String, String>)>,
-                  cfg: &mut DaemonConfig| {
-        let Some((line, name, mut kv)) = cur else {
-            return Ok(());
-        };
-        let mut take = |k: &str| kv.remove(k);
-        let need = |v: Option<String>, k: &str| {
-            v.map(PathBuf::from).ok_or_else(|| Error::BadConfig {
-                line,
-                why: format!("[{name}] has no {k}"),
-            })
-        };
-        let entry = EntryConfig {
-            cert: need(take("cert"), "cert")?,
-            issuer: need(take("issuer"), "issuer")?,
-            out: need(take("out"), "out")?,
-            url: take("url"),
-            name: name.clone(),
-        };
-        if let Some(k) = kv.keys().next() {
-            return Err(Error::BadConfig {
-                line,
-                why: format!("[{name}]: unknown setting {k:?}"),
-            });
-        }
-        if cfg.entries.iter().any(|e| e.name == entry.name) {
-            return Err(Error::BadConfig {
-                line,
-                why: format!("[{name}] appears twice"),
-            });
-        }
-        cfg.entries.push(entry);
-        Ok(())
-    };
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let content = raw.split('#').next().unwrap_or_default().trim();
-        if content.is_empty() {
-            continue;
-        }
-        if let Some(name) = content.strip_prefix('[') {
-            let name = name
-                .strip_suffix(']')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .ok_or_else(|| Error::BadConfig {
-                    line,
-                    why: "bad section header".into(),
-                })?;
-            finish(current.take(), &mut cfg)?;
-            current = Some((line, name.to_owned(), BTreeMap::new()));
-            continue;
-        }
-        let (k, v) = content
-            .split_once('=')
-            .map(|(k, v)| (k.trim(), v.trim()))
-            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
-            .ok_or_else(|| Error::BadConfig {
-                line,
-                why: "expected `name = value`".into(),
-            })?;
-        if let Some((_, _, kv)) = current.as_mut() {
-            if !matches!(k, "cert" | "issuer" | "out" | "url") {
-                return Err(Error::BadConfig {
-                    line,
-                    why: format!("unknown certificate setting {k:?}"),
-                });
-            }
-            if kv.insert(k.to_owned(), v.to_owned()).is_some() {
-                return Err(Error::BadConfig {
-                    line,
-                    why: format!("{k} given twice"),
-                });
-            }
-            continue;
-        }
-        let num = |v: &str| {
-            v.parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| Error::BadConfig {
-                    line,
-                    why: format!("{k} must be a positive integer"),
-                })
-        };
-        match k {
-            "concurrency" => {
-                cfg.schedule.max_concurrent = usize::try_from(num(v)?).unwrap_or(usize::MAX)
-            }
-            "status" => cfg.status_file = Some(PathBuf::from(v)),
-            "connect_timeout" => cfg.http.connect_timeout = Duration::from_secs(num(v)?),
-            "timeout" => cfg.http.total_timeout = Duration::from_secs(num(v)?),
-            "max_body" => cfg.http.max_body = usize::try_from(num(v)?).unwrap_or(usize::MAX),
-            _ => {
-                return Err(Error::BadConfig {
-                    line,
-                    why: format!("unknown setting {k:?}"),
-                });
-            }
-        }
-    }
-    finish(current, &mut cfg)?;
-    Ok(cfg)
-}
-
-/// Reads and parses a configuration file.
-pub fn load_config(path: &Path) -> Result<DaemonConfig, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    parse_config(&text)
-}
-
 /// Severity of a daemon message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -222,6 +94,8 @@ pub enum Level {
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 /// Where messages go.
 pub type LogSink = Arc<dyn Fn(Level, &str) + Send + Sync>;
+/// Reads the configuration again (on SIGHUP); the error is the reason, logged as it is.
+pub type Reload = Arc<dyn Fn() -> Result<DaemonConfig, String> + Send + Sync>;
 
 /// What the daemon gets from its caller: it reads no clock, environment or randomness itself.
 #[derive(Clone)]
@@ -288,23 +162,23 @@ type Outcome = (EntryId, Result<(Validity, Time), Error>);
 
 /// Runs the daemon on a multi-threaded tokio runtime until SIGTERM/SIGINT (or, with
 /// [`DaemonConfig::exit_after_first_round`], until every entry had one outcome). With
-/// `config_path`, SIGHUP re-reads that file.
+/// `reload`, SIGHUP replaces the configuration with what it returns.
 pub fn run_blocking(
     config: DaemonConfig,
-    config_path: Option<&Path>,
+    reload: Option<Reload>,
     env: DaemonEnv,
 ) -> Result<Summary, Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Runtime(format!("I/O runtime: {e}")))?;
-    rt.block_on(run(config, config_path.map(Path::to_path_buf), env))
+    rt.block_on(run(config, reload, env))
 }
 
 /// The daemon loop; see [`run_blocking`].
 pub async fn run(
     mut config: DaemonConfig,
-    config_path: Option<PathBuf>,
+    reload_config: Option<Reload>,
     env: DaemonEnv,
 ) -> Result<Summary, Error> {
     // Handlers first: loading many certificates takes a while, and an early SIGHUP must not kill.
@@ -442,8 +316,8 @@ pub async fn run(
             () = tokio::time::sleep(Duration::from_secs(wait)) => {}
             sig = signals.next() => match sig {
                 Sig::Reload => {
-                    let Some(path) = config_path.as_deref() else { continue };
-                    match load_config(path) {
+                    let Some(read) = reload_config.as_ref() else { continue };
+                    match read() {
                         Ok(new) => {
                             let now = (env.clock)();
                             reload(&mut sched, &mut slots, &mut next_id, &new, now, &env);
@@ -452,10 +326,10 @@ pub async fn run(
                             o.http.no_proxy.clone_from(&env.no_proxy);
                             opts = Arc::new(o);
                             config = new;
-                            (env.log)(Level::Info, &format!("reloaded {} ({} certificates)", path.display(), slots.len()));
+                            (env.log)(Level::Info, &format!("reloaded the configuration ({} certificates)", slots.len()));
                             status_dirty = true;
                         }
-                        Err(e) => (env.log)(Level::Error, &format!("reload of {} failed, keeping the old configuration: {e}", path.display())),
+                        Err(e) => (env.log)(Level::Error, &format!("reload failed, keeping the old configuration: {e}")),
                     }
                 }
                 Sig::Stop => break,

@@ -16,13 +16,6 @@ pub enum Error {
     BadInput(String),
     /// Our input: the responder URL is not a plain `http://` URL we can use.
     BadUrl(String),
-    /// Our configuration file is wrong (line number, reason).
-    BadConfig {
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong.
-        why: String,
-    },
     /// Network: connecting to the responder (or proxy) failed.
     Connect(String),
     /// Network: the connect or total timeout expired.
@@ -83,11 +76,9 @@ impl Error {
     pub fn class(&self) -> ErrorClass {
         match self {
             Error::NoOcspUrl => ErrorClass::NoUrl,
-            Error::BadInput(_)
-            | Error::BadUrl(_)
-            | Error::BadConfig { .. }
-            | Error::Io { .. }
-            | Error::Runtime(_) => ErrorClass::Local,
+            Error::BadInput(_) | Error::BadUrl(_) | Error::Io { .. } | Error::Runtime(_) => {
+                ErrorClass::Local
+            }
             Error::Connect(_)
             | Error::Timeout(_)
             | Error::Http(_)
@@ -120,7 +111,6 @@ impl fmt::Display for Error {
             }
             Error::BadInput(why) => write!(f, "unusable input: {why}"),
             Error::BadUrl(why) => write!(f, "unusable responder URL: {why}"),
-            Error::BadConfig { line, why } => write!(f, "configuration line {line}: {why}"),
             Error::Connect(why) => write!(f, "cannot connect to the responder: {why}"),
             Error::Timeout(what) => write!(f, "responder timed out ({what})"),
             Error::Http(why) => write!(f, "HTTP exchange with the responder failed: {why}"),

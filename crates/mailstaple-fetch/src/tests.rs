@@ -1,6 +1,5 @@
-//! Simulated-clock tests of the scheduler and tests of the configuration parser.
+//! Simulated-clock tests of the scheduler.
 
-use crate::daemon::parse_config;
 use crate::schedule::{Action, Config, Health, Scheduler, State, Validity};
 
 const T0: i64 = 1_780_272_000;
@@ -230,35 +229,6 @@ fn fuzz_entry_runs_on_samples() {
         }
         crate::fuzzing::fetch_schedule(&data);
         data.clear();
-    }
-}
-
-#[test]
-fn config_parses() {
-    let cfg = parse_config(
-        "concurrency = 4\nstatus = /run/s.json # comment\ntimeout = 5\n\n[a]\ncert = /c\nissuer = /i\nout = /o\n[b]\ncert=/c2\nissuer=/i2\nout=/o2\nurl = http://r/\n",
-    )
-    .unwrap();
-    assert_eq!(cfg.schedule.max_concurrent, 4);
-    assert_eq!(cfg.http.total_timeout.as_secs(), 5);
-    assert_eq!(cfg.entries.len(), 2);
-    assert_eq!(cfg.entries[1].url.as_deref(), Some("http://r/"));
-    for (bad, line) in [
-        ("[a]\ncert=/c\nissuer=/i\n", 1),
-        ("bogus = 1\n", 1),
-        ("concurrency = 0\n", 1),
-        ("[a]\ncert=/c\nissuer=/i\nout=/o\ncolour=red\n", 5),
-        (
-            "[a]\ncert=/c\nissuer=/i\nout=/o\n[a]\ncert=/c\nissuer=/i\nout=/o\n",
-            5,
-        ),
-        ("[]\n", 1),
-        ("just words\n", 1),
-    ] {
-        match parse_config(bad) {
-            Err(crate::Error::BadConfig { line: l, .. }) => assert_eq!(l, line, "{bad:?}"),
-            other => panic!("{bad:?}: {other:?}"),
-        }
     }
 }
 

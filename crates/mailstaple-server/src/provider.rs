@@ -357,6 +357,23 @@ pub struct CertificateStatus {
 }
 
 impl StapleProvider {
+    /// Loads what [`Builder::build`] loads for the certificates of `config` without `$tls_sni`
+    /// (chains, keys, issuers) and drops it: the errors that would stop a server, found without a
+    /// clock or proofs (which never stop one). Options mentioning `$tls_sni` are only loaded
+    /// per server name, so nothing is loaded for them here. Returns the certificates loaded.
+    pub fn check_files(config: &Config) -> Result<usize, Error> {
+        if config.depends_on_sni() {
+            return Ok(0);
+        }
+        let crypto = rustls::crypto::aws_lc_rs::default_provider();
+        let files = config.files(None)?;
+        let count = files.len();
+        for f in &files {
+            load::load_cert(f, &crypto)?;
+        }
+        Ok(count)
+    }
+
     /// Starts building a provider for `config`, judging times with `clock`.
     pub fn builder(config: Config, clock: impl Clock + 'static) -> Builder {
         Builder {

@@ -1,15 +1,16 @@
-//! `mailstaple config check FILE`: parse and check the TOML configuration of `serve` and `send`.
+//! `mailstaple config check FILE`: parse and check the TOML configuration of every command.
 
 use std::path::PathBuf;
 
-use crate::config::{self, Severity};
+use mailstaple_config::{Error, Finding, Severity};
 
-/// Work with the configuration file of `mailstaple serve` and `mailstaple send`.
+/// Work with the configuration file of `mailstaple serve`, `send` and `fetch --daemon`.
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum ConfigCmd {
     /// Check a configuration file: errors, weak combinations and notes.
     ///
-    /// Reads the file as `serve --config` and `send --config` do: unknown sections and options
+    /// Reads the file as `serve --config`, `send --config` and `fetch --daemon --config` do
+    /// (through the same function, so a file this accepts they accept): unknown sections and options
     /// (with the closest known name), host lists that do not compile or name undefined `+lists`,
     /// server TLS options that do not pair up, files that cannot be read. It also warns about
     /// weak combinations: `hosts_require_ocsp` without `tls_verify_certificates`, a fetch entry
@@ -17,7 +18,8 @@ pub(crate) enum ConfigCmd {
     /// merely worth knowing. Exit 0 when usable (warnings printed), 1 on errors, 2 when the file
     /// cannot be read.
     ///
-    /// The file (TOML; every value a string, lists in Exim's `:` syntax):
+    /// The file (TOML; values are strings, lists in Exim's `:` syntax, except the numbers of
+    /// `[fetch]`):
     ///
     ///     [server]                  # mailstaple serve; flags override
     ///     listen = "0.0.0.0:25"
@@ -34,11 +36,18 @@ pub(crate) enum ConfigCmd {
     ///     tls_verify_certificates = "system"
     ///     [hostlists]               # named host lists, used as +name
     ///     secure_relays = "192.0.2.0/24 : mx.partner.example"
+    ///     [fetch]                   # mailstaple fetch --daemon; all optional
+    ///     concurrency = 16                                # fetches at once
+    ///     connect_timeout = 10                            # seconds
+    ///     timeout = 30                                    # seconds, a whole exchange
+    ///     max_body = 65536                                # bytes
+    ///     status = "/run/mailstaple/fetch-status.json"    # the daemon's JSON status
     ///     [[fetch.certificate]]     # certificates whose proofs the fetcher keeps
     ///     cert = "/etc/mail/ec.pem"
     ///     issuer = "/etc/mail/ec-issuer.pem"
     ///     out = "/var/lib/mailstaple/ec.der"
     ///     url = "http://ocsp.example.org/"                # optional
+    ///     name = "ec"                                     # optional, for logs
     #[command(verbatim_doc_comment)]
     Check {
         /// The configuration file (TOML).
@@ -49,18 +58,17 @@ pub(crate) enum ConfigCmd {
 pub(crate) fn run(cmd: ConfigCmd) -> i32 {
     match cmd {
         ConfigCmd::Check { file } => {
-            let (parsed, mut findings) = match config::load(&file) {
-                Ok(x) => x,
-                Err(e) => return crate::usage_error(&e),
+            let (findings, failed): (Vec<Finding>, bool) = match mailstaple_config::load(&file) {
+                Ok(loaded) => (loaded.findings, false),
+                Err(Error::Invalid { findings, .. }) => (findings, true),
+                Err(e) => return crate::usage_error(&e.into()),
             };
-            config::check(&parsed, &mut findings);
-            let failed = findings.has_errors();
             let (mut warnings, mut notes, mut errors) = (0, 0, 0);
-            for f in findings.sorted() {
+            for f in findings {
                 match f.severity {
                     Severity::Error => errors += 1,
                     Severity::Warning => warnings += 1,
-                    Severity::Note => notes += 1,
+                    _ => notes += 1,
                 }
                 println!("{}: {f}", file.display());
             }

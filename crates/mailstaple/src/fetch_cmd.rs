@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use mailstaple_fetch::daemon::{DaemonEnv, Level, load_config, run_blocking};
+use mailstaple_fetch::daemon::{DaemonConfig, DaemonEnv, EntryConfig, Level, Reload, run_blocking};
 use mailstaple_fetch::{Checked, Error, ErrorClass, FetchOptions, OneShot, Target, one_shot};
 use mailstaple_ocsp::{CertStatus, Time};
 use rustls_pki_types::UnixTime;
@@ -21,9 +21,10 @@ use crate::input::parse_time;
 /// 2 usage error or local file problem; 3 network or responder failure (untouched);
 /// 4 the certificate has no OCSP URL and none was given.
 ///
-/// `--check`: 0 ok, 1 warning, 2 critical. `--daemon --config FILE`: many certificates,
-/// SIGHUP reloads, SIGTERM stops. `--status`: the daemon's status file, 0 ok, 1 warning,
-/// 2 critical.
+/// `--check`: 0 ok, 1 warning, 2 critical. `--daemon --config FILE`: many certificates, from
+/// the `[fetch]` section and `[[fetch.certificate]]` entries of the TOML file that `serve`,
+/// `send` and `config check` read (see `mailstaple config check --help`); SIGHUP reloads,
+/// SIGTERM stops. `--status`: the daemon's status file, 0 ok, 1 warning, 2 critical.
 #[derive(clap::Args, Debug)]
 pub(crate) struct FetchArgs {
     /// The certificate (PEM, first block, or DER).
@@ -56,10 +57,10 @@ pub(crate) struct FetchArgs {
     /// Run as a daemon for the certificates of --config.
     #[arg(long)]
     daemon: bool,
-    /// The daemon's configuration file.
+    /// The TOML configuration file (its `[fetch]` section and `[[fetch.certificate]]` entries).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Show the daemon's status file (from --status-file or the `status` setting of --config).
+    /// Show the daemon's status file (from --status-file or `[fetch] status` of --config).
     #[arg(long)]
     status: bool,
     /// The status file to read with --status.
@@ -344,9 +345,20 @@ fn daemon(args: &FetchArgs) -> i32 {
     let Some(path) = &args.config else {
         return usage("--daemon needs --config FILE");
     };
-    let config = match load_config(path) {
+    let config = match daemon_settings(path, args.connect_timeout, args.timeout, args.max_body) {
         Ok(c) => c,
-        Err(e) => return usage(&format!("{}: {e}", path.display())),
+        Err(e) => return crate::usage_error(&e),
+    };
+    let reload: Reload = {
+        let (path, connect_timeout, timeout, max_body) = (
+            path.clone(),
+            args.connect_timeout,
+            args.timeout,
+            args.max_body,
+        );
+        Arc::new(move || {
+            daemon_settings(&path, connect_timeout, timeout, max_body).map_err(|e| format!("{e:#}"))
+        })
     };
     let seed = match crate::random_bytes::<8>() {
         Ok(b) => u64::from_le_bytes(b),
@@ -375,7 +387,7 @@ fn daemon(args: &FetchArgs) -> i32 {
         "mailstaple fetch: daemon started with {} certificates",
         config.entries.len()
     );
-    match run_blocking(config, Some(path), env) {
+    match run_blocking(config, Some(reload), env) {
         Ok(s) => {
             eprintln!(
                 "mailstaple fetch: stopped ({} installed, {} failed fetches)",
@@ -393,12 +405,12 @@ fn daemon(args: &FetchArgs) -> i32 {
 fn status(args: &FetchArgs) -> i32 {
     let path = match (&args.status_file, &args.config) {
         (Some(p), _) => p.clone(),
-        (None, Some(c)) => match load_config(c) {
-            Ok(cfg) => match cfg.status_file {
-                Some(p) => p,
-                None => return usage(&format!("{} sets no `status` file", c.display())),
+        (None, Some(c)) => match crate::config::load(c, "fetch") {
+            Ok(file) => match file.fetch_status_file() {
+                Some(p) => p.to_path_buf(),
+                None => return usage(&format!("{} sets no [fetch] status file", c.display())),
             },
-            Err(e) => return usage(&format!("{}: {e}", c.display())),
+            Err(e) => return crate::usage_error(&e),
         },
         (None, None) => return usage("--status needs --status-file or --config"),
     };
@@ -448,4 +460,51 @@ fn status(args: &FetchArgs) -> i32 {
         );
     }
     code
+}
+
+/// The daemon's configuration from the TOML file: `[fetch]` settings over the flags' values
+/// (the flags' defaults are the file's defaults), and the `[[fetch.certificate]]` entries.
+fn daemon_settings(
+    path: &Path,
+    connect_timeout: u64,
+    timeout: u64,
+    max_body: usize,
+) -> anyhow::Result<DaemonConfig> {
+    let file = crate::config::load(path, "fetch")?;
+    let f = &file.fetch;
+    let mut config = DaemonConfig::default();
+    let secs = |v: &Option<mailstaple_config::Value<u64>>, default: u64| {
+        Duration::from_secs(v.as_ref().map_or(default, |v| v.value).max(1))
+    };
+    config.http.connect_timeout = secs(&f.connect_timeout, connect_timeout);
+    config.http.total_timeout = secs(&f.timeout, timeout);
+    config.http.max_body = f
+        .max_body
+        .as_ref()
+        .map_or(max_body, |v| usize::try_from(v.value).unwrap_or(usize::MAX));
+    if let Some(c) = &f.concurrency {
+        config.schedule.max_concurrent = usize::try_from(c.value).unwrap_or(usize::MAX);
+    }
+    config.status_file = file.fetch_status_file().map(Path::to_path_buf);
+    config.entries = file
+        .fetch_certificates()
+        .into_iter()
+        .map(|c| EntryConfig::new(c.name, c.cert, c.issuer, c.out, c.url))
+        .collect();
+    Ok(config)
+}
+
+/// What `fetch --daemon --config FILE` does before it starts: the daemon's configuration read,
+/// and every certificate's files loaded as the first fetch loads them (for the agreement test
+/// with `config check`).
+#[cfg(test)]
+pub(crate) fn accepts(config: &Path) -> anyhow::Result<()> {
+    let daemon = daemon_settings(config, 10, 30, 65536)?;
+    for e in &daemon.entries {
+        match Target::load(&e.cert, &e.issuer, e.out.clone(), e.url.clone()) {
+            Ok(_) | Err(Error::NoOcspUrl) => {}
+            Err(err) => anyhow::bail!("{}: {err}", e.name),
+        }
+    }
+    Ok(())
 }

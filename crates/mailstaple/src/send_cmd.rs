@@ -110,8 +110,8 @@ pub(crate) fn run(args: SendArgs) -> i32 {
 fn prepare(args: &SendArgs) -> Result<(SocketAddr, Options, NamedLists, Vec<u8>)> {
     let (mut options, named) = match &args.config {
         Some(path) => {
-            let file = crate::config::load_checked(path, "send")?;
-            (crate::config::client_options(&file), file.named_lists())
+            let file = crate::config::load(path, "send")?;
+            (file.client_options(), file.named_lists())
         }
         None => (Options::default(), NamedLists::new()),
     };
@@ -237,4 +237,30 @@ async fn send(
         Outcome::Failed { .. } => FAILED,
         _ => DEFERRED,
     }
+}
+
+/// What `run` does with `--config FILE` before it connects: the file applied, the policy
+/// compiled and the trust anchors loaded (for the agreement test with `config check`).
+#[cfg(test)]
+pub(crate) fn accepts(config: &std::path::Path, message: &std::path::Path) -> Result<()> {
+    let args = SendArgs {
+        config: Some(config.to_path_buf()),
+        host: "127.0.0.1".into(),
+        address: Some(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)),
+        port: 25,
+        from: String::new(),
+        to: vec!["postmaster@example.test".into()],
+        hosts_require_ocsp: None,
+        hosts_request_ocsp: None,
+        hosts_require_tls: None,
+        tls_verify_certificates: None,
+        helo: None,
+        timeout: 1,
+        now: None,
+        file: Some(message.to_path_buf()),
+    };
+    let (_, options, named, _) = prepare(&args)?;
+    ClientPolicy::new(&options, &named).map_err(|e| anyhow!("{e}"))?;
+    TrustStore::load(&options.tls_verify_certificates).map_err(|e| anyhow!("{e}"))?;
+    Ok(())
 }

@@ -154,9 +154,9 @@ fn apply_config(args: &mut ServeArgs) -> Result<()> {
     let Some(path) = &args.config else {
         return Ok(());
     };
-    let file = crate::config::load_checked(path, "serve")?;
+    let file = crate::config::load(path, "serve")?;
     let s = file.server;
-    let value = |v: Option<crate::config::Value>| v.map(|v| v.value);
+    let value = |v: Option<mailstaple_config::Value>| v.map(|v| v.value);
     if args.listen.is_none()
         && let Some(l) = value(s.listen)
     {
@@ -242,4 +242,24 @@ fn prepare(args: &ServeArgs) -> Result<(ServerOptions, Option<Arc<StapleProvider
         ServerOptions::new(hostname, spool, Some(tls)),
         Some(provider),
     ))
+}
+
+/// What `run` does with `--config FILE` before it listens: the file applied and everything it
+/// names loaded (for the agreement test with `config check`).
+#[cfg(test)]
+pub(crate) fn accepts(config: &std::path::Path) -> Result<()> {
+    let mut args = ServeArgs {
+        config: Some(config.to_path_buf()),
+        listen: None,
+        tls_certificate: None,
+        tls_privatekey: None,
+        tls_ocsp_file: None,
+        tls_ocsp_issuer: None,
+        sni_names: Vec::new(),
+        spool: None,
+        hostname: None,
+        now: None,
+    };
+    apply_config(&mut args)?;
+    prepare(&args).map(|_| ())
 }

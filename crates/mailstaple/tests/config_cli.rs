@@ -405,3 +405,101 @@ fn serve_and_send_use_the_file_and_flags_override_it() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("hosts_require_oscp: unknown option"));
 }
+
+/// Issue 14: one file for every command. The file `config check` approves (with `[server]`,
+/// `[fetch]` and `[[fetch.certificate]]`) starts the fetch daemon too; a file one command
+/// refuses, every command and `config check` refuse with the same message.
+#[test]
+fn r14_every_command_reads_the_same_file_with_the_same_messages() {
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let dir = setup(pki);
+    let d = dir.path().display().to_string();
+    let good = valid_config(dir.path()).replace(
+        "[[fetch.certificate]]",
+        &format!("[fetch]\nconcurrency = 2\nstatus = \"{d}/status.json\"\n\n[[fetch.certificate]]"),
+    );
+    let (code, out) = check(dir.path(), "all.toml", &good);
+    assert_eq!(code, 0, "{out}");
+    let path = dir.path().join("all.toml");
+
+    // The daemon accepts it and starts on its one certificate.
+    let mut daemon = bin()
+        .args(["fetch", "--daemon", "--config"])
+        .arg(&path)
+        .args(["--now", &NOW.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(daemon.stderr.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let _ = Command::new("kill").arg(daemon.id().to_string()).status();
+    let _ = daemon.wait();
+    assert!(
+        first.contains("daemon started with 1 certificates"),
+        "{first}"
+    );
+
+    // Broken files: the same error line from every command.
+    let msg = dir.path().join("msg.eml");
+    std::fs::write(&msg, "Subject: hi\n\nhello\n").unwrap();
+    for (i, broken) in [
+        good.replace("concurrency = 2", "concurrency = \"two\""),
+        good.replace("hostname =", "host_name ="),
+        good.replace("[[fetch.certificate]]", "[[fetch.certificates]]"),
+        good.replace(&format!("{d}/chain.pem"), &format!("{d}/gone.pem")),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let path = dir.path().join(format!("broken{i}.toml"));
+        std::fs::write(&path, broken).unwrap();
+        let (code, checked) = check(dir.path(), &format!("broken{i}.toml"), broken);
+        assert_eq!(code, 1, "{checked}");
+        let error_line = checked
+            .lines()
+            .find(|l| l.contains(": error: "))
+            .unwrap()
+            .to_owned();
+        let outputs = [
+            bin()
+                .args(["fetch", "--daemon", "--config"])
+                .arg(&path)
+                .output()
+                .unwrap(),
+            bin()
+                .args(["fetch", "--status", "--config"])
+                .arg(&path)
+                .output()
+                .unwrap(),
+            bin()
+                .args(["serve", "--config"])
+                .arg(&path)
+                .output()
+                .unwrap(),
+            send_command(1)
+                .arg("--config")
+                .arg(&path)
+                .arg(&msg)
+                .output()
+                .unwrap(),
+        ];
+        for (j, out) in outputs.iter().enumerate() {
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "case {i}, command {j}: {}",
+                text(out)
+            );
+            assert!(
+                text(out).contains(&error_line),
+                "case {i}, command {j}: {error_line:?} not in {}",
+                text(out)
+            );
+        }
+    }
+}

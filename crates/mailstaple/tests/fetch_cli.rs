@@ -343,17 +343,22 @@ fn daemon_reloads_on_sighup_stops_on_sigterm_and_reports_status() {
     let proof = pki().response().build();
     let r = Responder::start(200, proof.clone());
     let status_path = dir.path().join("status.json");
+    // The one TOML file: `[fetch]` settings and `[[fetch.certificate]]` entries.
     let section = |name: &str, cert: &str| {
         format!(
-            "[{name}]\ncert = {}\nissuer = {}\nout = {}\nurl = {}\n",
+            "[[fetch.certificate]]\nname = \"{name}\"\ncert = \"{}\"\nissuer = \"{}\"\n\
+             out = \"{}\"\nurl = \"{}\"\n",
             p(dir.path(), cert),
             p(dir.path(), "issuer.pem"),
             p(dir.path(), &format!("{name}.der")),
             r.url()
         )
     };
-    let config: PathBuf = dir.path().join("fetch.conf");
-    let head = format!("concurrency = 4\nstatus = {}\n\n", status_path.display());
+    let config: PathBuf = dir.path().join("mailstaple.toml");
+    let head = format!(
+        "[fetch]\nconcurrency = 4\nstatus = \"{}\"\n\n",
+        status_path.display()
+    );
     std::fs::write(&config, format!("{head}{}", section("one", "leaf.pem"))).unwrap();
 
     let now = NOW.to_string();

@@ -1,0 +1,567 @@
+//! The file's model and its parser: what the text alone shows.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use mailstaple_hostlist::NamedLists;
+use toml::de::{DeTable, DeValue};
+
+/// Options of `[server]`.
+pub(crate) const SERVER_OPTIONS: &[&str] = &[
+    "listen",
+    "hostname",
+    "spool",
+    "tls_certificate",
+    "tls_privatekey",
+    "tls_ocsp_file",
+    "tls_ocsp_issuer",
+];
+/// Options of `[client]`.
+pub(crate) const CLIENT_OPTIONS: &[&str] = &[
+    "hosts_require_ocsp",
+    "hosts_request_ocsp",
+    "hosts_require_tls",
+    "tls_verify_certificates",
+];
+/// Options of `[fetch]`.
+pub(crate) const FETCH_OPTIONS: &[&str] = &[
+    "certificate",
+    "concurrency",
+    "connect_timeout",
+    "timeout",
+    "max_body",
+    "status",
+];
+/// Keys of a `[[fetch.certificate]]` entry.
+pub(crate) const FETCH_KEYS: &[&str] = &["cert", "issuer", "out", "url", "name"];
+/// The sections.
+pub(crate) const SECTIONS: &[&str] = &["server", "client", "hostlists", "fetch"];
+
+/// Largest `[fetch] concurrency`.
+const MAX_CONCURRENCY: u64 = 4096;
+/// Largest `[fetch]` timeout, in seconds (a day).
+const MAX_TIMEOUT: u64 = 86_400;
+/// Largest `[fetch] max_body`, in bytes (16 MiB; a proof is a few kilobytes).
+const MAX_BODY: u64 = 16 << 20;
+
+/// One option's value and the line it is on (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Value<T = String> {
+    /// The value.
+    pub value: T,
+    /// Its line in the file (1-based).
+    pub line: usize,
+}
+
+impl<T> Value<T> {
+    /// A value on a line.
+    pub fn new(value: T, line: usize) -> Self {
+        Value { value, line }
+    }
+}
+
+/// `[server]`: `mailstaple serve`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Server {
+    /// Address and port to listen on.
+    pub listen: Option<Value>,
+    /// Our host name in the greeting.
+    pub hostname: Option<Value>,
+    /// The spool directory.
+    pub spool: Option<Value>,
+    /// Exim's `tls_certificate`.
+    pub tls_certificate: Option<Value>,
+    /// Exim's `tls_privatekey`.
+    pub tls_privatekey: Option<Value>,
+    /// Exim's `tls_ocsp_file`.
+    pub tls_ocsp_file: Option<Value>,
+    /// mailstaple's own: issuer certificates when the chain files lack them.
+    pub tls_ocsp_issuer: Option<Value>,
+}
+
+/// `[client]`: `mailstaple send`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Client {
+    /// Exim's `hosts_require_ocsp`.
+    pub hosts_require_ocsp: Option<Value>,
+    /// Exim's `hosts_request_ocsp`.
+    pub hosts_request_ocsp: Option<Value>,
+    /// Exim's `hosts_require_tls`.
+    pub hosts_require_tls: Option<Value>,
+    /// Exim's `tls_verify_certificates`.
+    pub tls_verify_certificates: Option<Value>,
+}
+
+/// One `[[fetch.certificate]]` entry as written (keys may be missing; [`crate::check`] says so).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FetchEntry {
+    /// The line of the entry's header.
+    pub line: usize,
+    /// The certificate file.
+    pub cert: Option<Value>,
+    /// Its issuer's certificate file.
+    pub issuer: Option<Value>,
+    /// Where the proof is installed.
+    pub out: Option<Value>,
+    /// The responder URL, when not the certificate's own.
+    pub url: Option<Value>,
+    /// The name in logs and the status.
+    pub name: Option<Value>,
+}
+
+/// A complete `[[fetch.certificate]]` entry, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FetchCertificate {
+    /// The name in logs and the status (`name`, or the stem of `out`).
+    pub name: String,
+    /// The certificate file.
+    pub cert: PathBuf,
+    /// Its issuer's certificate file.
+    pub issuer: PathBuf,
+    /// Where the proof is installed.
+    pub out: PathBuf,
+    /// The responder URL, when not the certificate's own.
+    pub url: Option<String>,
+}
+
+/// `[fetch]`: the fetcher's settings and certificates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Fetch {
+    /// Fetches at once.
+    pub concurrency: Option<Value<u64>>,
+    /// Connect timeout, in seconds.
+    pub connect_timeout: Option<Value<u64>>,
+    /// Timeout of a whole exchange, in seconds.
+    pub timeout: Option<Value<u64>>,
+    /// Largest response body, in bytes.
+    pub max_body: Option<Value<u64>>,
+    /// Where the daemon writes its JSON status.
+    pub status: Option<Value>,
+    /// The `[[fetch.certificate]]` entries, in file order.
+    pub certificates: Vec<FetchEntry>,
+}
+
+/// The file, parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct File {
+    /// `[server]`.
+    pub server: Server,
+    /// `[client]`.
+    pub client: Client,
+    /// `[hostlists]`: named host lists in file order, name and list.
+    pub hostlists: Vec<(String, Value)>,
+    /// `[fetch]`.
+    pub fetch: Fetch,
+}
+
+impl File {
+    /// The named host lists, for compiling `+name` items.
+    pub fn named_lists(&self) -> NamedLists {
+        let mut named = NamedLists::new();
+        for (name, list) in &self.hostlists {
+            // The checks refuse empty names, the only error `define` has.
+            let _ = named.define(name, &list.value);
+        }
+        named
+    }
+
+    /// `mailstaple_policy::Options` from `[client]` (Exim's defaults for what it leaves unset).
+    pub fn client_options(&self) -> mailstaple_policy::Options {
+        let c = &self.client;
+        let mut o = mailstaple_policy::Options::default();
+        let v = |x: &Option<Value>| x.as_ref().map(|v| v.value.clone());
+        o.hosts_require_ocsp = v(&c.hosts_require_ocsp);
+        if let Some(r) = v(&c.hosts_request_ocsp) {
+            o.hosts_request_ocsp = Some(r);
+        }
+        o.hosts_require_tls = v(&c.hosts_require_tls);
+        if let Some(t) = v(&c.tls_verify_certificates) {
+            o.tls_verify_certificates = t;
+        }
+        o
+    }
+
+    /// The complete `[[fetch.certificate]]` entries (a loaded file has no other kind).
+    pub fn fetch_certificates(&self) -> Vec<FetchCertificate> {
+        self.fetch
+            .certificates
+            .iter()
+            .filter_map(|e| {
+                let (cert, issuer, out) = (e.cert.as_ref()?, e.issuer.as_ref()?, e.out.as_ref()?);
+                let out = PathBuf::from(&out.value);
+                let name = e.name.as_ref().map_or_else(
+                    || {
+                        out.file_stem().map_or_else(
+                            || out.display().to_string(),
+                            |s| s.to_string_lossy().into_owned(),
+                        )
+                    },
+                    |n| n.value.clone(),
+                );
+                Some(FetchCertificate {
+                    name,
+                    cert: PathBuf::from(&cert.value),
+                    issuer: PathBuf::from(&issuer.value),
+                    out,
+                    url: e.url.as_ref().map(|u| u.value.clone()),
+                })
+            })
+            .collect()
+    }
+
+    /// The `[fetch] status` file.
+    pub fn fetch_status_file(&self) -> Option<&Path> {
+        self.fetch.status.as_ref().map(|s| Path::new(&s.value))
+    }
+}
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Severity {
+    /// The configuration cannot be used.
+    Error,
+    /// It works, but is weaker than it looks.
+    Warning,
+    /// Worth knowing, nothing to fix.
+    Note,
+}
+
+/// One finding, with the line it concerns (0 when none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Finding {
+    /// How serious.
+    pub severity: Severity,
+    /// The line (1-based), 0 when the finding concerns no single line.
+    pub line: usize,
+    /// What is wrong, naming the section and option.
+    pub text: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        };
+        if self.line > 0 {
+            write!(f, "line {}: {label}: {}", self.line, self.text)
+        } else {
+            write!(f, "{label}: {}", self.text)
+        }
+    }
+}
+
+/// What parsing and checking found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Findings(pub Vec<Finding>);
+
+impl Findings {
+    fn push(&mut self, severity: Severity, line: usize, text: impl Into<String>) {
+        self.0.push(Finding {
+            severity,
+            line,
+            text: text.into(),
+        });
+    }
+
+    pub(crate) fn error(&mut self, line: usize, text: impl Into<String>) {
+        self.push(Severity::Error, line, text);
+    }
+
+    pub(crate) fn warning(&mut self, line: usize, text: impl Into<String>) {
+        self.push(Severity::Warning, line, text);
+    }
+
+    pub(crate) fn note(&mut self, line: usize, text: impl Into<String>) {
+        self.push(Severity::Note, line, text);
+    }
+
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// Sorted: errors first, then by line.
+    pub fn sorted(mut self) -> Vec<Finding> {
+        self.0.sort_by_key(|f| (f.severity, f.line));
+        self.0
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(offset)
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Levenshtein distance, for "did you mean".
+pub(crate) fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let above = row.get(j + 1).copied().unwrap_or(usize::MAX);
+            let left = row.get(j).copied().unwrap_or(usize::MAX);
+            let diagonal = prev + usize::from(ca != *cb);
+            prev = above;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = diagonal
+                    .min(above.saturating_add(1))
+                    .min(left.saturating_add(1));
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+/// " (did you mean X?)" when a known name is close enough.
+pub(crate) fn suggestion(name: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (distance(name, k), *k))
+        .min()
+        .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+        .map(|(_, k)| format!(" (did you mean {k}?)"))
+        .unwrap_or_default()
+}
+
+/// A string value, or why not.
+fn string(raw: &DeValue<'_>) -> Result<String, String> {
+    raw.as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("expected a string, not a TOML {}", raw.type_str()))
+}
+
+/// An integer from 1 to `max`, or why not.
+fn positive(raw: &DeValue<'_>, max: u64) -> Result<u64, String> {
+    let wrong = || format!("expected an integer from 1 to {max}");
+    let Some(i) = raw.as_integer() else {
+        return Err(format!("{}, not a TOML {}", wrong(), raw.type_str()));
+    };
+    u64::from_str_radix(i.as_str(), i.radix())
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(wrong)
+}
+
+/// Reads the options of one table: unknown names are reported with the closest known one, and
+/// `slot(name, value, line)` stores a known one or says why its value is wrong.
+fn read_table<'t, 'i>(
+    text: &str,
+    label: &str,
+    table: &'t DeTable<'i>,
+    known: &[&str],
+    findings: &mut Findings,
+    mut slot: impl FnMut(&str, &'t DeValue<'i>, usize) -> Result<(), String>,
+) {
+    for (key, value) in table.iter() {
+        let name: &str = key.get_ref();
+        let line = line_of(text, key.span().start);
+        if !known.contains(&name) {
+            findings.error(
+                line,
+                format!("{label} {name}: unknown option{}", suggestion(name, known)),
+            );
+            continue;
+        }
+        if let Err(why) = slot(name, value.get_ref(), line) {
+            findings.error(line, format!("{label} {name}: {why}"));
+        }
+    }
+}
+
+/// Parses the text of a configuration file. The [`File`] is returned even when there are
+/// errors (with the erroneous options left out), so that checks can go on.
+pub fn parse(text: &str) -> (File, Findings) {
+    let mut findings = Findings::default();
+    let mut file = File::default();
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            let line = e.span().map_or(0, |s| line_of(text, s.start));
+            findings.error(line, format!("not valid TOML: {}", e.message()));
+            return (file, findings);
+        }
+    };
+    for (key, value) in root.get_ref().iter() {
+        let name: &str = key.get_ref();
+        let line = line_of(text, key.span().start);
+        if !SECTIONS.contains(&name) {
+            findings.error(
+                line,
+                format!("[{name}]: unknown section{}", suggestion(name, SECTIONS)),
+            );
+            continue;
+        }
+        let Some(table) = value.get_ref().as_table() else {
+            findings.error(
+                line,
+                format!(
+                    "{name}: expected a [{name}] section, not a TOML {}",
+                    value.get_ref().type_str()
+                ),
+            );
+            continue;
+        };
+        match name {
+            "server" => read_table(
+                text,
+                "[server]",
+                table,
+                SERVER_OPTIONS,
+                &mut findings,
+                |k, raw, line| {
+                    let s = &mut file.server;
+                    let slot = match k {
+                        "listen" => &mut s.listen,
+                        "hostname" => &mut s.hostname,
+                        "spool" => &mut s.spool,
+                        "tls_certificate" => &mut s.tls_certificate,
+                        "tls_privatekey" => &mut s.tls_privatekey,
+                        "tls_ocsp_file" => &mut s.tls_ocsp_file,
+                        _ => &mut s.tls_ocsp_issuer,
+                    };
+                    *slot = Some(Value::new(string(raw)?, line));
+                    Ok(())
+                },
+            ),
+            "client" => read_table(
+                text,
+                "[client]",
+                table,
+                CLIENT_OPTIONS,
+                &mut findings,
+                |k, raw, line| {
+                    let c = &mut file.client;
+                    let slot = match k {
+                        "hosts_require_ocsp" => &mut c.hosts_require_ocsp,
+                        "hosts_request_ocsp" => &mut c.hosts_request_ocsp,
+                        "hosts_require_tls" => &mut c.hosts_require_tls,
+                        _ => &mut c.tls_verify_certificates,
+                    };
+                    *slot = Some(Value::new(string(raw)?, line));
+                    Ok(())
+                },
+            ),
+            "hostlists" => {
+                let names: Vec<String> =
+                    table.iter().map(|(k, _)| k.get_ref().to_string()).collect();
+                let known: Vec<&str> = names.iter().map(String::as_str).collect();
+                read_table(
+                    text,
+                    "[hostlists]",
+                    table,
+                    &known,
+                    &mut findings,
+                    |k, raw, line| {
+                        file.hostlists
+                            .push((k.to_owned(), Value::new(string(raw)?, line)));
+                        Ok(())
+                    },
+                );
+                file.hostlists.sort_by_key(|(_, v)| v.line);
+            }
+            _ => parse_fetch(text, table, &mut file.fetch, &mut findings),
+        }
+    }
+    (file, findings)
+}
+
+fn parse_fetch(text: &str, table: &DeTable<'_>, fetch: &mut Fetch, findings: &mut Findings) {
+    let mut entries = Vec::new();
+    read_table(
+        text,
+        "[fetch]",
+        table,
+        FETCH_OPTIONS,
+        findings,
+        |k, raw, line| {
+            let (slot, max) = match k {
+                "certificate" => {
+                    entries.push((raw, line));
+                    return Ok(());
+                }
+                "status" => {
+                    fetch.status = Some(Value::new(string(raw)?, line));
+                    return Ok(());
+                }
+                "concurrency" => (&mut fetch.concurrency, MAX_CONCURRENCY),
+                "connect_timeout" => (&mut fetch.connect_timeout, MAX_TIMEOUT),
+                "timeout" => (&mut fetch.timeout, MAX_TIMEOUT),
+                _ => (&mut fetch.max_body, MAX_BODY),
+            };
+            *slot = Some(Value::new(positive(raw, max)?, line));
+            Ok(())
+        },
+    );
+    for (raw, line) in entries {
+        let Some(array) = raw.as_array() else {
+            findings.error(
+                line,
+                format!(
+                    "[fetch] certificate: expected [[fetch.certificate]] entries, not a TOML {}",
+                    raw.type_str()
+                ),
+            );
+            continue;
+        };
+        for entry in array.iter() {
+            let line = line_of(text, entry.span().start);
+            let Some(t) = entry.get_ref().as_table() else {
+                findings.error(
+                    line,
+                    format!(
+                        "[[fetch.certificate]]: an entry is a TOML {}, not a table",
+                        entry.get_ref().type_str()
+                    ),
+                );
+                continue;
+            };
+            let mut e = FetchEntry {
+                line,
+                cert: None,
+                issuer: None,
+                out: None,
+                url: None,
+                name: None,
+            };
+            read_table(
+                text,
+                "[[fetch.certificate]]",
+                t,
+                FETCH_KEYS,
+                findings,
+                |k, raw, line| {
+                    let slot = match k {
+                        "cert" => &mut e.cert,
+                        "issuer" => &mut e.issuer,
+                        "out" => &mut e.out,
+                        "url" => &mut e.url,
+                        _ => &mut e.name,
+                    };
+                    *slot = Some(Value::new(string(raw)?, line));
+                    Ok(())
+                },
+            );
+            fetch.certificates.push(e);
+        }
+    }
+}
