@@ -11,7 +11,7 @@
 
 use std::{net::SocketAddr, net::TcpStream, sync::Arc, time::Duration};
 
-use mailstaple_hostlist::{Env, Host, NamedLists};
+use mailstaple_policy::hostlist::{Env, Host, NamedLists};
 use mailstaple_policy::rustls::pki_types::{ServerName, UnixTime};
 use mailstaple_policy::rustls::{self, time_provider::TimeProvider};
 use mailstaple_policy::{ClientPolicy, Delivery, Options, TrustStore, tls::PolicyClient};
