@@ -139,6 +139,19 @@ impl Index {
         self.entries.len()
     }
 
+    /// Every listed serial number as DER INTEGER contents (minimal, non-negative: a leading
+    /// zero octet where the top bit is set), in no particular order.
+    pub fn serials(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
+        self.entries.keys().map(|magnitude| {
+            let mut serial = Vec::with_capacity(magnitude.len() + 1);
+            if magnitude.first().is_none_or(|b| b & 0x80 != 0) {
+                serial.push(0);
+            }
+            serial.extend_from_slice(magnitude);
+            serial
+        })
+    }
+
     /// Whether no certificate is listed.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

@@ -26,8 +26,8 @@
 //!
 //! What it does not do: TLS (OCSP runs over plain HTTP), signed requests (they are answered
 //! without checking the signature, as RFC 5019 allows), the
-//! hold-instruction and invalidity-date single extensions, pre-signing responses for the whole
-//! index (it signs on demand), and reading any clock itself except through [`Clock`].
+//! hold-instruction and invalidity-date single extensions, pre-signing for CertIDs in other hashes
+//! than SHA-1 (those are signed on demand and cached), and reading any clock itself except through [`Clock`].
 //!
 //! Time is an argument of the core; the server asks a [`Clock`] ([`SystemClock`] in production).
 
@@ -51,7 +51,8 @@ pub use error::Error;
 pub use index::{Entry, EntryStatus, Index};
 pub use pem::certificate_der;
 pub use responder::{
-    Answer, Cacheable, Respond, Responder, ResponderConfig, ResponderIdKind, Responders,
+    Answer, Cacheable, PresignReport, Respond, Responder, ResponderConfig, ResponderIdKind,
+    Responders,
 };
 #[cfg(unix)]
 pub use server::forward_signals;

@@ -20,6 +20,19 @@
 //! longer nonce is ignored, as RFC 8954 §2.1 allows, and the request served like one without.
 //! The cache holds at most [`ResponderConfig::cache_capacity`] entries; past that, answers are
 //! signed but not kept, so memory stays bounded whatever the clients ask for.
+//!
+//! # Signing ahead
+//!
+//! [`Responder::presign`] signs, for every serial in the index, the answer to a single SHA-1
+//! CertID (what OpenSSL, Exim's `ocsp_fetch.pl` and our fetcher ask by default), outside the
+//! cache's capacity: RFC 5019's model, as large CAs run it. It is called for the current window
+//! (at start and after each index reload) and, once the current window is half over, for the
+//! next one: those answers are signed at that moment (thisUpdate = producedAt = signing time)
+//! with the nextUpdate an answer signed on demand in the next window would get, and served from
+//! the next window's start. A request for a pre-signed answer never waits for the signer, so a
+//! slow or briefly unavailable signer (an HSM) does not stall answers. A reloaded index makes the
+//! pre-signed answers of the old one unusable at once (they belong to its generation).
+//! [`crate::Server`] runs it in the background when [`crate::ServerConfig::presign`] is on.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -110,6 +123,27 @@ struct IndexState {
     loaded_at: Time,
 }
 
+/// Answers signed ahead for one (generation, window), keyed by serial (INTEGER contents).
+struct Presigned {
+    generation: u64,
+    window: i64,
+    map: HashMap<Vec<u8>, (Bytes, Cacheable)>,
+}
+
+/// What one [`Responder::presign`] call did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PresignReport {
+    /// The window signed for (time divided by half the validity period).
+    pub window: i64,
+    /// How many answers were signed (one per serial in the index).
+    pub responses: usize,
+    /// Their DER bytes in total.
+    pub bytes: usize,
+    /// How many signatures failed (those serials are answered on demand).
+    pub failures: usize,
+}
+
 #[derive(Default)]
 struct Cache {
     generation: u64,
@@ -133,6 +167,8 @@ pub struct Responder {
     cache_capacity: usize,
     state: RwLock<Arc<IndexState>>,
     cache: Mutex<Cache>,
+    /// At most two sets: the current window's and the next one's.
+    presigned: RwLock<Vec<Arc<Presigned>>>,
 }
 
 impl std::fmt::Debug for Responder {
@@ -228,6 +264,7 @@ impl Responder {
                 loaded_at: now,
             })),
             cache: Mutex::new(Cache::default()),
+            presigned: RwLock::new(Vec::new()),
         })
     }
 
@@ -273,6 +310,11 @@ impl Responder {
     /// Replaces the index (loaded at `now`) and starts a new generation: cached responses are
     /// dropped, so the next answers reflect the new index.
     pub fn replace_index(&self, index: Index, now: Time) {
+        // Answers signed ahead belong to the old index: never serve them again.
+        self.presigned
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let generation = state.generation.wrapping_add(1);
         *state = Arc::new(IndexState {
@@ -349,7 +391,11 @@ impl Responder {
         let state = self.current();
         let (window, this_update, next_update) = self.window(now, state.loaded_at);
         if nonce.is_none()
-            && let Some(hit) = self.cached(state.generation, window, &ids)
+            // The cache first: an answer signed on demand before the signing ahead reached this
+            // window stays the one every client of the window gets (byte-stable GETs).
+            && let Some(hit) = self
+                .cached(state.generation, window, &ids)
+                .or_else(|| self.presigned_answer(state.generation, window, &ids))
         {
             return hit;
         }
@@ -385,6 +431,125 @@ impl Responder {
             etag,
         };
         self.store(state.generation, window, ids, der, cacheable)
+    }
+
+    /// The window a [`Responder::presign`] call at `now` would sign for, if any: the current
+    /// window when it has no pre-signed answers yet, else the next one once the current window is
+    /// half over and the next has none. Cheap: for a scheduler to poll.
+    pub fn presign_due(&self, now: Time) -> Option<i64> {
+        let state = self.current();
+        let current = now.unix().div_euclid(self.step);
+        let have = |w: i64| {
+            self.presigned
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .any(|p| p.generation == state.generation && p.window == w)
+        };
+        if !have(current) {
+            return Some(current);
+        }
+        let half = current
+            .saturating_mul(self.step)
+            .saturating_add(self.step / 2);
+        (now.unix() >= half && !have(current.saturating_add(1))).then(|| current.saturating_add(1))
+    }
+
+    /// Signs ahead (see the module documentation) for the window [`Responder::presign_due`]
+    /// names, if any, at `now`; returns what it did. Takes the signer once per serial, so it
+    /// belongs on a blocking thread, never on the request path.
+    pub fn presign(&self, now: Time) -> Option<PresignReport> {
+        let window = self.presign_due(now)?;
+        let state = self.current();
+        let current = now.unix().div_euclid(self.step);
+        let (this_update, next_update) = if window == current {
+            let (_, t, n) = self.window(now, state.loaded_at);
+            (t, n)
+        } else {
+            // The next window's nextUpdate, signed now.
+            let start = window.saturating_mul(self.step);
+            let (_, _, n) = self.window(Time::from_unix(start), state.loaded_at);
+            (now, n)
+        };
+        let template = self
+            .templates
+            .iter()
+            .find(|t| t.hash == HashAlgorithm::Sha1)?;
+        let mut map = HashMap::with_capacity(state.index.len());
+        let mut report = PresignReport {
+            window,
+            responses: 0,
+            bytes: 0,
+            failures: 0,
+        };
+        for serial in state.index.serials() {
+            let mut id = template.clone();
+            id.serial = serial;
+            let status = match state.index.lookup(&id.serial).map(|e| e.status) {
+                None => CertStatus::Unknown,
+                Some(EntryStatus::Revoked { time, reason }) => CertStatus::Revoked { time, reason },
+                Some(_) => CertStatus::Good,
+            };
+            let single = SingleSpec::new(&id, status, this_update, Some(next_update));
+            let Some(der) = self.sign(std::slice::from_ref(&single), now, None) else {
+                report.failures += 1;
+                continue;
+            };
+            report.responses += 1;
+            report.bytes += der.len();
+            let cacheable = Cacheable {
+                this_update,
+                next_update,
+                etag: etag(&der),
+            };
+            map.insert(id.serial, (der, cacheable));
+        }
+        let set = Arc::new(Presigned {
+            generation: state.generation,
+            window,
+            map,
+        });
+        let mut sets = self
+            .presigned
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Keep only sets still usable: this generation, this window or later.
+        sets.retain(|p| {
+            p.generation == state.generation && p.window >= current && p.window != window
+        });
+        sets.push(set);
+        Some(report)
+    }
+
+    /// The number of answers signed ahead and usable now or later.
+    pub fn presigned_len(&self) -> usize {
+        self.presigned
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|p| p.map.len())
+            .sum()
+    }
+
+    fn presigned_answer(&self, generation: u64, window: i64, ids: &[CertId]) -> Option<Answer> {
+        let [id] = ids else { return None };
+        if id.hash != HashAlgorithm::Sha1 {
+            return None;
+        }
+        let sets = self
+            .presigned
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let set = sets
+            .iter()
+            .find(|p| p.generation == generation && p.window == window)?;
+        let (der, cacheable) = set.map.get(&id.serial)?;
+        Some(Answer {
+            der: der.clone(),
+            status: ResponseStatus::Successful,
+            cacheable: Some(cacheable.clone()),
+            from_cache: true,
+        })
     }
 
     fn sign(

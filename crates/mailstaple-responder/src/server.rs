@@ -109,6 +109,9 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// How often the index file is checked for changes. Default 1 s.
     pub reload_interval: Duration,
+    /// Sign ahead in the background: answers for every serial of every CA's index, for the
+    /// current window and, from its middle, the next one (see [`crate::Responder::presign`]). Default on.
+    pub presign: bool,
 }
 
 impl Default for ServerConfig {
@@ -121,6 +124,7 @@ impl Default for ServerConfig {
             max_request_size: 16 * 1024,
             shutdown_grace: Duration::from_secs(5),
             reload_interval: Duration::from_secs(1),
+            presign: true,
         }
     }
 }
@@ -139,6 +143,8 @@ pub struct Stats {
     pub reloads: u64,
     /// Index reloads refused because the file did not read or parse.
     pub reload_failures: u64,
+    /// Answers signed ahead, in total.
+    pub presigned: u64,
 }
 
 #[derive(Default)]
@@ -148,6 +154,7 @@ struct Counters {
     requests: AtomicU64,
     reloads: AtomicU64,
     reload_failures: AtomicU64,
+    presigned: AtomicU64,
 }
 
 struct Control {
@@ -188,6 +195,7 @@ impl ServerHandle {
             requests: c.requests.load(Ordering::Relaxed),
             reloads: c.reloads.load(Ordering::Relaxed),
             reload_failures: c.reload_failures.load(Ordering::Relaxed),
+            presigned: c.presigned.load(Ordering::Relaxed),
         }
     }
 }
@@ -279,6 +287,12 @@ impl Server {
                 ))
             })
             .collect();
+        let presigner = shared.config.presign.then(|| {
+            tokio::spawn(presign_ahead(
+                Arc::clone(&shared),
+                shared.control.shutdown.subscribe(),
+            ))
+        });
         let max = shared
             .config
             .max_connections
@@ -337,6 +351,9 @@ impl Server {
         }
         for w in watchers {
             w.abort();
+        }
+        if let Some(p) = presigner {
+            p.abort();
         }
         Ok(())
     }
@@ -648,6 +665,57 @@ async fn watch_index(
             Err(e) => {
                 counters.reload_failures.fetch_add(1, Ordering::Relaxed);
                 log::error!("index reload task failed: {e}");
+            }
+        }
+    }
+}
+
+/// Signs ahead for every CA whenever [`crate::Responder::presign_due`] says so, polling once a second,
+/// on a blocking thread so that answers never wait for it.
+async fn presign_ahead(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stopped(&mut stop) => return,
+        }
+        for ca in shared.responder.cas() {
+            if ca.presign_due(shared.clock.now()).is_none() {
+                continue;
+            }
+            let (ca, clock) = (Arc::clone(ca), Arc::clone(&shared.clock));
+            let started = std::time::Instant::now();
+            let done = tokio::task::spawn_blocking(move || {
+                let report = ca.presign(clock.now());
+                (ca, report)
+            })
+            .await;
+            match done {
+                Ok((ca, Some(report))) => {
+                    shared
+                        .control
+                        .counters
+                        .presigned
+                        .fetch_add(report.responses as u64, Ordering::Relaxed);
+                    log::info!(
+                        "signed ahead {} answers for \"{}\" ({} bytes) in {:.1}s{}",
+                        report.responses,
+                        ca.signer_subject(),
+                        report.bytes,
+                        started.elapsed().as_secs_f64(),
+                        if report.failures > 0 {
+                            format!(
+                                "; {} signatures failed, answered on demand",
+                                report.failures
+                            )
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+                Ok((_, None)) => {}
+                Err(e) => log::error!("signing ahead failed: {e}"),
             }
         }
     }

@@ -794,3 +794,92 @@ fn several_cas_in_one_process() {
     let err = Responders::new(vec![Arc::clone(&issuing), Arc::new(by_ca(pki))]).unwrap_err();
     assert!(err.to_string().contains("same CA"), "{err}");
 }
+
+/// Issue 18: signing ahead. The current window is signed at once, the next one from the middle of
+/// the current; the answers are served from memory with the times promised; a reloaded index
+/// makes them unusable at once.
+#[test]
+fn signing_ahead() {
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let config = ResponderConfig {
+        validity_secs: 2 * HOUR,
+        ..ResponderConfig::default()
+    };
+    let r = delegated(pki, &config);
+    let step = HOUR as i64;
+    let window_start = |t: Time| Time::from_unix(t.unix().div_euclid(step) * step);
+    let current = now().unix().div_euclid(step);
+    assert_eq!(r.presign_due(now()), Some(current));
+    let report = r.presign(now()).unwrap();
+    assert_eq!(report.window, current);
+    assert_eq!(report.responses, 3, "one per serial in the index");
+    assert_eq!(report.failures, 0);
+    assert!(report.bytes > 3 * 200, "{report:?}");
+    assert_eq!(r.presigned_len(), 3);
+    assert_eq!(
+        r.presign_due(now()),
+        None,
+        "nothing more until the window is half over"
+    );
+
+    // Served from memory, not from the bounded cache.
+    let leaf = build_request(&[id(pki, &pki.leaf, HashAlgorithm::Sha1)], None);
+    let a = r.respond(&leaf, now());
+    assert!(a.from_cache);
+    assert_eq!(r.cache_len(), 0);
+    let b = basic(&a.der);
+    assert_signed_by(&b, &pki.signer);
+    assert_eq!(b.responses[0].status, CertStatus::Good);
+    let revoked = r.respond(
+        &build_request(&[id(pki, &pki.other_leaf, HashAlgorithm::Sha1)], None),
+        now(),
+    );
+    assert!(revoked.from_cache);
+    assert!(matches!(
+        basic(&revoked.der).responses[0].status,
+        CertStatus::Revoked { .. }
+    ));
+    // SHA-256 CertIDs are signed on demand.
+    let sha256 = r.respond(
+        &build_request(&[id(pki, &pki.leaf, HashAlgorithm::Sha256)], None),
+        now(),
+    );
+    assert!(!sha256.from_cache);
+
+    // From the middle of the window, the next one is due; signed at that moment, served from
+    // the next window's start with the nextUpdate an on-demand answer would get.
+    let half = Time::from_unix(window_start(now()).unix() + step / 2);
+    assert_eq!(r.presign_due(Time::from_unix(half.unix() - 1)), None);
+    assert_eq!(r.presign_due(half), Some(current + 1));
+    let report = r.presign(half).unwrap();
+    assert_eq!(report.window, current + 1);
+    assert_eq!(r.presigned_len(), 6);
+    let next_start = Time::from_unix((current + 1) * step);
+    let a = r.respond(&leaf, next_start);
+    assert!(a.from_cache);
+    let b = basic(&a.der);
+    assert_eq!(b.responses[0].this_update, half);
+    assert_eq!(b.produced_at, half);
+    assert_eq!(
+        b.responses[0].next_update,
+        Some(Time::from_unix(next_start.unix() + 2 * step))
+    );
+    assert_eq!(a.cacheable.as_ref().unwrap().this_update, half);
+    // In the next window the current one's set is dropped at the next signing.
+    assert_eq!(r.presign_due(next_start), None);
+
+    // A new index: the pre-signed answers are gone and the revocation is visible at once.
+    r.replace_index(
+        Index::parse(b"R\t260830000000Z\t260531000000Z,superseded\t1001\tunknown\t/CN=x\n")
+            .unwrap(),
+        now(),
+    );
+    assert_eq!(r.presigned_len(), 0);
+    let a = r.respond(&leaf, now());
+    assert!(!a.from_cache);
+    assert!(matches!(
+        basic(&a.der).responses[0].status,
+        CertStatus::Revoked { .. }
+    ));
+    assert_eq!(r.presign_due(now()), Some(current));
+}

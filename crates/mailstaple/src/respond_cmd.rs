@@ -56,6 +56,12 @@ pub(crate) struct RespondArgs {
     /// or seconds. Responses are re-signed every half of it.
     #[arg(long, default_value = "1d", value_parser = parse_duration)]
     validity: Duration,
+    /// Do not sign ahead. By default the answer for every serial in the index (to a single
+    /// SHA-1 CertID, what OpenSSL and fetchers ask) is signed in the background for the current
+    /// window and, from its middle, for the next, so that requests are answered from memory and
+    /// a slow signer never stalls them.
+    #[arg(long)]
+    no_presign: bool,
     /// Name the signer by its subject (ResponderID byName) instead of its key hash.
     #[arg(long)]
     responder_id_by_name: bool,
@@ -123,6 +129,7 @@ pub(crate) fn run(args: RespondArgs) -> i32 {
     config.write_timeout = args.timeout;
     config.max_request_size = args.max_request_size;
     config.reload_interval = args.reload_interval;
+    config.presign = !args.no_presign;
     let server = Server::new(Arc::new(responder), config, clock).watch_index(args.index.clone());
     let result = server.run_blocking(args.listen, |addr| {
         use std::io::Write as _;

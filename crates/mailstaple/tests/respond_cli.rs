@@ -1078,6 +1078,9 @@ fn encrypted_signer_keys() {
         }
     };
     wait_for("Passphrase for pbkdf2-aes256cbc.key: ", &mut seen);
+    // The prompt is written just before echo is turned off: type as a person would, a moment
+    // later, or the line discipline may echo what arrives in between.
+    std::thread::sleep(Duration::from_millis(300));
     stdin.write_all(format!("{PASS}\n").as_bytes()).unwrap();
     wait_for("listening on http://", &mut seen);
     wait_for("/\r\n", &mut seen);
