@@ -8,7 +8,8 @@
 //! The package holds the stripped release binary, the man pages and completions the binary
 //! generates from its own clap definitions (`mailstaple generate`), the systemd units of
 //! `contrib/systemd/` (pointed at `/usr/bin`), and from `contrib/debian/`: the control template,
-//! the default configuration (a conffile) and the maintainer scripts.
+//! the default configuration (a conffile), the maintainer scripts, the copyright file and the
+//! lintian overrides.
 //!
 //! `cargo xtask dist --check` (the `dist` step of `cargo xtask ci`) also runs lintian, installs
 //! the package with `dpkg -i` (as root; otherwise it unpacks it into a temporary root) and checks
@@ -151,6 +152,11 @@ pub(crate) fn build(root: &Path) -> Result<Package> {
         0o644,
     )?;
     gzip(&changelog)?;
+    install_file(
+        &debian.join("lintian-overrides"),
+        &stage.join("usr/share/lintian/overrides/mailstaple"),
+        0o644,
+    )?;
 
     // Control area.
     let control_dir = stage.join("DEBIAN");

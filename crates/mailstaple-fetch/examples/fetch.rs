@@ -18,7 +18,13 @@ use mailstaple_fetch::{Action, FetchOptions, Scheduler, Target, fetch_and_instal
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> Result<()> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    println!("{}", run(args)?);
+    Ok(())
+}
+
+/// The command line without the program name; returns the report.
+pub(crate) fn run(mut args: Vec<String>) -> Result<String> {
     let mut flag = |name: &str| match args.iter().position(|a| a == name) {
         Some(i) if i + 1 < args.len() => args.drain(i..=i + 1).nth(1),
         _ => None,
@@ -50,17 +56,15 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let report = match (mode.as_str(), targets.as_slice()) {
-        ("once", [target]) => runtime.block_on(once(target, clock()))?,
-        ("schedule", [_, ..]) => runtime.block_on(run_scheduler(targets, clock))?,
-        _ => return Err("once takes one CERT ISSUER OUT, schedule one or more".into()),
-    };
-    println!("{report}");
-    Ok(())
+    match (mode.as_str(), targets.as_slice()) {
+        ("once", [target]) => runtime.block_on(once(target, clock())),
+        ("schedule", [_, ..]) => runtime.block_on(run_scheduler(targets, clock)),
+        _ => Err("once takes one CERT ISSUER OUT, schedule one or more".into()),
+    }
 }
 
 /// Fetches, verifies and installs one proof, unless it would be older than the installed one.
-pub(crate) async fn once(target: &Target, now: UnixTime) -> Result<String> {
+async fn once(target: &Target, now: UnixTime) -> Result<String> {
     let options = FetchOptions::default();
     let installed = target
         .installed(now, &options.policy)
@@ -77,10 +81,7 @@ pub(crate) async fn once(target: &Target, now: UnixTime) -> Result<String> {
 
 /// Runs the scheduler until every target has a fresh proof; returns each one's next refresh.
 /// A daemon would keep looping: the scheduler says when the next refresh or retry is due.
-pub(crate) async fn run_scheduler(
-    targets: Vec<Target>,
-    clock: impl Fn() -> UnixTime,
-) -> Result<String> {
+async fn run_scheduler(targets: Vec<Target>, clock: impl Fn() -> UnixTime) -> Result<String> {
     let now = || i64::try_from(clock().as_secs()).unwrap_or(i64::MAX);
     let options = FetchOptions::default();
     let mut scheduler = Scheduler::new(schedule::Config::default(), now().unsigned_abs()); // seeds the jitter

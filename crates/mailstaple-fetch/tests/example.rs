@@ -10,20 +10,12 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{Reply, Responder};
-use mailstaple_fetch::Target;
-use mailstaple_fetch::pki_types::UnixTime;
 use mailstaple_testpki::{KeyAlg, NOW, Pki, Status};
 
-#[allow(dead_code)] // Its `main` is the command line; the test calls `once` and `run_scheduler`.
+#[allow(dead_code)] // Its `main` reads the process arguments; the test passes them to `run`.
 #[path = "../examples/fetch.rs"]
 mod fetch;
-
-fn now() -> UnixTime {
-    UnixTime::since_unix_epoch(Duration::from_secs(NOW))
-}
 
 #[test]
 fn fetch_installs_one_proof_and_schedules_several() {
@@ -36,35 +28,45 @@ fn fetch_installs_one_proof_and_schedules_several() {
         .extra_single(pki.other_leaf.serial().to_vec(), Status::Good)
         .build();
     let responder = Responder::fixed(Reply::Ok(proof.clone()));
-    let target = |leaf: &str, out: &str| {
-        let (leaf, issuer) = (dir.path().join(leaf), dir.path().join("issuer.pem"));
-        Target::load(&leaf, &issuer, dir.path().join(out), Some(responder.url())).unwrap()
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let run = |rest: &[String]| {
+        let mut args = vec!["--url".to_owned(), responder.url(), "--at".to_owned()];
+        args.push(NOW.to_string());
+        args.extend_from_slice(rest);
+        fetch::run(args)
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-
-    let one = target("leaf.pem", "one.der");
-    let report = runtime.block_on(fetch::once(&one, now())).unwrap();
-    assert!(report.contains("one.der: Good until"), "{report}");
-    assert_eq!(std::fs::read(dir.path().join("one.der")).unwrap(), proof);
-    // The same proof again is not older than the installed one: installed again, no error.
-    runtime.block_on(fetch::once(&one, now())).unwrap();
-
-    let targets = vec![
-        target("leaf.pem", "a.der"),
-        target("other_leaf.pem", "b.der"),
+    let once = [
+        "once".to_owned(),
+        path("leaf.pem"),
+        path("issuer.pem"),
+        path("one.der"),
     ];
-    let report = runtime
-        .block_on(fetch::run_scheduler(targets, now))
-        .unwrap();
+    let report = run(&once).unwrap();
+    assert!(report.contains("one.der: Good until"), "{report}");
+    assert_eq!(std::fs::read(path("one.der")).unwrap(), proof);
+    // The same proof again is not older than the installed one: installed again, no error.
+    run(&once).unwrap();
+
+    let schedule = [
+        "schedule".to_owned(),
+        path("leaf.pem"),
+        path("issuer.pem"),
+        path("a.der"),
+        path("other_leaf.pem"),
+        path("issuer.pem"),
+        path("b.der"),
+    ];
+    let report = run(&schedule).unwrap();
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(lines.len(), 2, "{report}");
     assert!(lines[0].starts_with("0: refresh at Some("), "{report}");
     assert!(lines[1].starts_with("1: refresh at Some("), "{report}");
     for out in ["a.der", "b.der"] {
-        assert_eq!(std::fs::read(dir.path().join(out)).unwrap(), proof);
+        assert_eq!(std::fs::read(path(out)).unwrap(), proof);
     }
+    // Files come in threes, and `once` takes one certificate.
+    assert!(run(&schedule[..3]).is_err());
+    let twice: Vec<String> = once.iter().chain(&once[1..]).cloned().collect();
+    assert!(run(&twice).is_err());
     assert_eq!(responder.requests().len(), 4);
 }

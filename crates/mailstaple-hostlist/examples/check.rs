@@ -27,10 +27,7 @@ impl Resolver for Table {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [list, address, rest @ ..] = args.as_slice() else {
-        return Err("usage: check LIST ADDRESS [NAME] [NAME=ADDRESS]...".into());
-    };
-    let (report, verdict) = check(list, address, rest)?;
+    let (report, verdict) = run(&args)?;
     println!("{report}");
     std::process::exit(match verdict {
         Verdict::Match => 0,
@@ -39,8 +36,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
 }
 
+/// The command line without the program name; returns the outcome and the verdict.
+pub(crate) fn run(args: &[String]) -> Result<(String, Verdict), Box<dyn std::error::Error>> {
+    let [list, address, rest @ ..] = args else {
+        return Err("usage: check LIST ADDRESS [NAME] [NAME=ADDRESS]...".into());
+    };
+    check(list, address, rest)
+}
+
 /// Matches the host at `address` (named by the first of `rest` without `=`) against `list`.
-pub(crate) fn check(
+fn check(
     list: &str,
     address: &str,
     rest: &[String],

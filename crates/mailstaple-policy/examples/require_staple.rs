@@ -18,17 +18,22 @@ use mailstaple_policy::{ClientPolicy, Delivery, Options, TrustStore, tls::Policy
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [addr, name, ca, list, rest @ ..] = args.as_slice() else {
-        return Err("usage: require_staple IP:PORT NAME CA-FILE LIST [UNIX-TIME]".into());
-    };
-    let at = rest.first().map(|t| t.parse::<u64>()).transpose()?;
-    let (report, delivery) = connect(addr.parse()?, name, ca, list, at)?;
+    let (report, delivery) = run(&args)?;
     println!("{report}");
     std::process::exit(if delivery.is_proceed() { 0 } else { 75 })
 }
 
+/// The command line without the program name; returns the report and the delivery decision.
+pub(crate) fn run(args: &[String]) -> Result<(String, Delivery), Box<dyn std::error::Error>> {
+    let [addr, name, ca, list, rest @ ..] = args else {
+        return Err("usage: require_staple IP:PORT NAME CA-FILE LIST [UNIX-TIME]".into());
+    };
+    let at = rest.first().map(|t| t.parse::<u64>()).transpose()?;
+    connect(addr.parse()?, name, ca, list, at)
+}
+
 /// Connects to `addr` as `name`, requiring a staple when the host is in `list`.
-pub(crate) fn connect(
+fn connect(
     addr: SocketAddr,
     name: &str,
     ca: &str,

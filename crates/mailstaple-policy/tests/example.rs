@@ -15,7 +15,7 @@ use std::net::TcpListener;
 use common::{pki, standard_server};
 use mailstaple_testpki::{NOW, Status};
 
-#[allow(dead_code)] // Its `main` is the command line; the test calls `connect`.
+#[allow(dead_code)] // Its `main` reads the process arguments; the test passes them to `run`.
 #[path = "../examples/require_staple.rs"]
 mod require_staple;
 
@@ -37,14 +37,14 @@ fn check(staple: Option<Vec<u8>>, list: &str, want: &str, proceeds: bool) {
         }
     });
 
-    let (report, delivery) = require_staple::connect(
-        addr,
-        common::SERVER_NAME,
-        ca.to_str().unwrap(),
-        list,
-        Some(NOW),
-    )
-    .unwrap();
+    let args = [
+        addr.to_string(),
+        common::SERVER_NAME.to_owned(),
+        ca.to_str().unwrap().to_owned(),
+        list.to_owned(),
+        NOW.to_string(),
+    ];
+    let (report, delivery) = require_staple::run(&args).unwrap();
     server.join().unwrap();
     assert_eq!(report, want);
     assert_eq!(delivery.is_proceed(), proceeds, "{report}");

@@ -15,19 +15,21 @@ use mailstaple_verify::{Policy, Signer, pki_types::UnixTime, verify};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [proof, cert, issuer, rest @ ..] = args.as_slice() else {
-        return Err("usage: verify_proof PROOF CERT ISSUER [UNIX-TIME]".into());
-    };
-    let at = rest.first().map(|t| t.parse::<u64>()).transpose()?;
-    println!("{}", check([proof, cert, issuer], at)?);
+    println!("{}", run(&args)?);
     Ok(())
 }
 
+/// The command line without the program name; returns the report.
+pub(crate) fn run(args: &[String]) -> Result<String, Box<dyn std::error::Error>> {
+    let [proof, cert, issuer, rest @ ..] = args else {
+        return Err("usage: verify_proof PROOF CERT ISSUER [UNIX-TIME]".into());
+    };
+    let at = rest.first().map(|t| t.parse::<u64>()).transpose()?;
+    check([proof, cert, issuer], at)
+}
+
 /// Verifies the PROOF, CERT and ISSUER files at `at` (default: now); returns the report.
-pub(crate) fn check(
-    files: [&str; 3],
-    at: Option<u64>,
-) -> Result<String, Box<dyn std::error::Error>> {
+fn check(files: [&str; 3], at: Option<u64>) -> Result<String, Box<dyn std::error::Error>> {
     let [proof, cert, issuer] = files.map(|path| {
         let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
         let labels = ["OCSP RESPONSE", "CERTIFICATE"];

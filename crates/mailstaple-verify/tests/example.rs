@@ -11,9 +11,13 @@
 use mailstaple_ocsp::Time;
 use mailstaple_testpki::{DAY, HOUR, KeyAlg, NOW, Pki, Signer};
 
-#[allow(dead_code)] // Its `main` is the command line; the test calls `check`.
+#[allow(dead_code)] // Its `main` reads the process arguments; the test passes them to `run`.
 #[path = "../examples/verify_proof.rs"]
 mod verify_proof;
+
+fn run(args: &[String]) -> Result<String, Box<dyn std::error::Error>> {
+    verify_proof::run(args)
+}
 
 fn time(secs: u64) -> Time {
     Time::from_unix(i64::try_from(secs).unwrap())
@@ -33,7 +37,13 @@ fn verify_proof_prints_status_signer_and_effective_expiry() {
     std::fs::write(path("short.der"), delegated.build()).unwrap();
     let [cert, issuer, other] = [path("cert.pem"), path("issuer.pem"), path("other.pem")];
 
-    let report = verify_proof::check([&path("direct.der"), &cert, &issuer], Some(NOW)).unwrap();
+    let report = run(&[
+        path("direct.der"),
+        cert.clone(),
+        issuer.clone(),
+        NOW.to_string(),
+    ])
+    .unwrap();
     assert_eq!(
         report,
         format!(
@@ -44,7 +54,13 @@ fn verify_proof_prints_status_signer_and_effective_expiry() {
     );
 
     // The signer expires a day after NOW, before nextUpdate (NOW + 7 d): that is the expiry.
-    let report = verify_proof::check([&path("short.der"), &cert, &issuer], Some(NOW)).unwrap();
+    let report = run(&[
+        path("short.der"),
+        cert.clone(),
+        issuer.clone(),
+        NOW.to_string(),
+    ])
+    .unwrap();
     let (first, second) = report.split_once('\n').unwrap();
     assert!(
         first.starts_with("Good, signed by delegated responder "),
@@ -55,7 +71,7 @@ fn verify_proof_prints_status_signer_and_effective_expiry() {
         "{report}"
     );
 
-    let err = verify_proof::check([&path("direct.der"), &other, &issuer], Some(NOW)).unwrap_err();
+    let err = run(&[path("direct.der"), other, issuer.clone(), NOW.to_string()]).unwrap_err();
     assert!(
         err.to_string().contains("no response for certificate"),
         "{err}"

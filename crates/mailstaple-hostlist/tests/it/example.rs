@@ -3,13 +3,25 @@
 
 use mailstaple_hostlist::Verdict;
 
-#[allow(dead_code)] // Its `main` is the command line; the test calls `check`.
+#[allow(dead_code)] // Its `main` reads the process arguments; the test passes them to `run`.
 #[path = "../../examples/check.rs"]
 mod check;
 
 fn run(list: &str, address: &str, rest: &[&str]) -> (String, Verdict) {
-    let rest: Vec<String> = rest.iter().map(|s| (*s).to_owned()).collect();
-    check::check(list, address, &rest).unwrap()
+    try_run(list, address, rest).unwrap()
+}
+
+fn try_run(
+    list: &str,
+    address: &str,
+    rest: &[&str],
+) -> Result<(String, Verdict), Box<dyn std::error::Error>> {
+    let args: Vec<String> = [list, address]
+        .iter()
+        .chain(rest)
+        .map(|s| (*s).to_owned())
+        .collect();
+    check::run(&args)
 }
 
 #[test]
@@ -39,5 +51,9 @@ fn check_matches_by_address_name_and_custom_resolver() {
     assert_eq!(verdict, Verdict::NoMatch, "{report}");
 
     // The address must be an IP address; a bad one is an error, not a non-match.
-    assert!(check::check(list, "mx.example.org", &[]).is_err());
+    assert!(try_run(list, "mx.example.org", &[]).is_err());
+    assert!(
+        check::run(&[list.to_owned()]).is_err(),
+        "ADDRESS is required"
+    );
 }
