@@ -25,6 +25,7 @@ const BENCHES: &[(&str, &str)] = &[
     ("mailstaple-hostlist", "match"),
     ("mailstaple-server", "handshake"),
     ("mailstaple-responder", "respond"),
+    ("mailstaple-responder", "presign"),
     ("mailstaple-fetch", "refresh"),
 ];
 
@@ -158,13 +159,16 @@ pub(crate) fn previous_notes(report: &str) -> Vec<String> {
 }
 
 /// Lines a bench prints with results that criterion does not time: the paired handshake
-/// throughput (`paired ...`) and the fetcher's run (`refresh: ...`). They go into the report
+/// throughput (`paired ...`), the fetcher's run (`refresh: ...`) and the responder's signing
+/// ahead (`presign: ...`). They go into the report
 /// as notes, so it holds every number the benches measured.
 pub(crate) fn printed_results(stdout: &str) -> Vec<String> {
     stdout
         .lines()
         .map(str::trim)
-        .filter(|l| l.starts_with("paired ") || l.starts_with("refresh: "))
+        .filter(|l| {
+            l.starts_with("paired ") || l.starts_with("refresh: ") || l.starts_with("presign: ")
+        })
         .map(str::to_owned)
         .collect()
 }
