@@ -1,7 +1,8 @@
 //! `cargo xtask peers`: make sure the interop peers the tests talk to are installed.
 //!
-//! The interop tests run the real `openssl`, `gnutls-cli`, `exim` and `swaks`, and `faketime`
-//! to pin the clock of `openssl ocsp` in the differential tests.
+//! The interop tests run the real `openssl`, `gnutls-cli`, `exim` and `swaks`, `faketime`
+//! to pin the clock of `openssl ocsp` in the differential tests, and `dnsmasq` as the DNS server
+//! of `probe --domain`.
 //! When one is missing this installs its Debian package (only the missing ones, after one
 //! `apt-get update`); without root it stops and says what to install.
 //! `cargo xtask ci` then sets `MAILSTAPLE_REQUIRE_PEERS=1`, so a test fails instead of skipping
@@ -72,6 +73,13 @@ const PEERS: &[Peer] = &[
     Peer {
         programs: &["faketime"],
         package: "faketime",
+        version_args: &["--version"],
+        probe: None,
+    },
+    // Serves MX and A records to `mailstaple probe --domain` in its tests.
+    Peer {
+        programs: &["dnsmasq"],
+        package: "dnsmasq-base",
         version_args: &["--version"],
         probe: None,
     },

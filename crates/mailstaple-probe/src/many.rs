@@ -49,12 +49,13 @@ enum Job {
     },
 }
 
-/// Probes every address of `specs`, at most `concurrency` at a time. `name` overrides the name
-/// certificates are checked against (for targets given as addresses); `clock` gives the instant
-/// each probe is judged at.
+/// Probes every address of `specs`, at most `concurrency` at a time. `dns` resolves names and
+/// domains (without it, they are reported unresolved); `name` overrides the name certificates
+/// are checked against (for targets given as addresses); `clock` gives the instant each probe
+/// is judged at.
 pub async fn probe_all(
     prober: Arc<Prober>,
-    dns: Dns,
+    dns: Option<Dns>,
     specs: Vec<Spec>,
     name: Option<String>,
     concurrency: usize,
@@ -138,16 +139,28 @@ fn spec_name(spec: &Spec) -> String {
     }
 }
 
-async fn resolve(dns: &Dns, spec: &Spec, name: Option<String>) -> Vec<Job> {
-    match spec {
-        Spec::Target(Target {
-            host: Host::Address(ip),
-            port,
-        }) => vec![Job::Probe {
+async fn resolve(dns: &Option<Dns>, spec: &Spec, name: Option<String>) -> Vec<Job> {
+    if let Spec::Target(Target {
+        host: Host::Address(ip),
+        port,
+    }) = spec
+    {
+        return vec![Job::Probe {
             name: name.unwrap_or_else(|| ip.to_string()),
             address: SocketAddr::new(*ip, *port),
             mx_preference: None,
-        }],
+        }];
+    }
+    let Some(dns) = dns else {
+        return vec![Job::Unresolved {
+            name: spec_name(spec),
+            error: Error::Resolver {
+                message: "no resolver configured".into(),
+            },
+            mx_preference: None,
+        }];
+    };
+    match spec {
         Spec::Target(Target {
             host: Host::Name(host),
             port,
@@ -168,6 +181,8 @@ async fn resolve(dns: &Dns, spec: &Spec, name: Option<String>) -> Vec<Job> {
                 jobs
             }
         },
+        // Addresses were handled above.
+        Spec::Target(_) => Vec::new(),
     }
 }
 

@@ -244,16 +244,27 @@ pub struct EximAnswer {
 }
 
 impl EximAnswer {
-    /// Exim's answer for a probe that failed before or during the handshake: defer, 1 (a
-    /// staple was requested, none checked).
+    /// Exim's answer for a probe that failed: a handshake failure defers with `TLS session:
+    /// <error>` and `$tls_out_ocsp` 1 (a staple was requested, none checked), as the policy
+    /// says; a failure before TLS (connection, greeting, STARTTLS) defers with the transport's
+    /// own text and 0, since Exim had not started TLS and so not requested a staple; a failure
+    /// after the handshake keeps the handshake's value.
     pub fn for_failure(failure: &Failure) -> EximAnswer {
-        let decision = Decision::fixed(Mode::Require);
-        let message = match failure.stage {
-            Stage::Handshake => failure.message.clone(),
-            _ => format!("{} ({})", failure.message, failure.stage),
-        };
-        let answer = delivery(&decision, None, Some(&message));
-        EximAnswer::from_delivery(&answer)
+        match failure.stage {
+            Stage::Handshake => {
+                let answer = delivery(
+                    &Decision::fixed(Mode::Require),
+                    None,
+                    Some(&failure.message),
+                );
+                EximAnswer::from_delivery(&answer)
+            }
+            stage => EximAnswer {
+                tls_out_ocsp: if stage == Stage::SmtpTls { 1 } else { 0 },
+                deliver: false,
+                defer: Some(failure.message.clone()),
+            },
+        }
     }
 
     fn from_delivery(d: &mailstaple_policy::Delivery) -> EximAnswer {
@@ -472,6 +483,22 @@ impl Thresholds {
 }
 
 impl Report {
+    /// Exim's answer for the whole probe: the handshake's, unless the probe failed (before,
+    /// during or after the handshake), in which case Exim defers with the failure's text.
+    pub fn exim(&self) -> EximAnswer {
+        match &self.result {
+            Ok(o) => match &o.after_tls {
+                Err(f) if o.exim.deliver => EximAnswer {
+                    tls_out_ocsp: o.exim.tls_out_ocsp,
+                    deliver: false,
+                    defer: Some(f.message.clone()),
+                },
+                _ => o.exim.clone(),
+            },
+            Err(f) => EximAnswer::for_failure(f),
+        }
+    }
+
     /// The severity and its one-line reason.
     pub fn severity(&self, t: &Thresholds) -> (Severity, String) {
         let o = match &self.result {

@@ -13,6 +13,7 @@ mod generate_cmd;
 mod hostlist_cmd;
 mod input;
 mod ocsp_cmd;
+mod probe_cmd;
 mod respond_cmd;
 mod send_cmd;
 mod serve_cmd;
@@ -42,6 +43,8 @@ enum Cmd {
     /// Inspect, verify and request OCSP responses.
     #[command(subcommand)]
     Ocsp(ocsp_cmd::OcspCmd),
+    // The about line and the long help come from `ProbeArgs`' documentation.
+    Probe(probe_cmd::ProbeArgs),
     /// Answer OCSP requests (RFC 6960 / RFC 5019) from an OpenSSL `ca` index.
     Respond(respond_cmd::RespondArgs),
     /// Deliver one message to one host, requesting or requiring an OCSP staple.
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Cmd::Demo(a) => demo::run(a),
         Cmd::Fetch(a) => fetch_cmd::run(a),
         Cmd::Ocsp(c) => ocsp_cmd::run(c),
+        Cmd::Probe(a) => probe_cmd::run(a),
         Cmd::Respond(a) => respond_cmd::run(a),
         Cmd::Hostlist(c) => hostlist_cmd::run(c),
         Cmd::Send(a) => send_cmd::run(a),
