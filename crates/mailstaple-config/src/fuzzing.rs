@@ -82,6 +82,20 @@ pub fn render(file: &File) -> String {
     }
     let f = &file.fetch;
     let mut fetch = strings(&[("status", &f.status)]);
+    let mut server = server;
+    for (name, value) in [
+        ("smtp_accept_max", &s.smtp_accept_max),
+        ("smtp_accept_max_per_host", &s.smtp_accept_max_per_host),
+        ("smtp_receive_timeout", &s.smtp_receive_timeout),
+        ("data_line_limit", &s.data_line_limit),
+    ] {
+        if let Some(v) = value {
+            server.insert(
+                name.to_owned(),
+                T::Integer(i64::try_from(v.value).unwrap_or(i64::MAX)),
+            );
+        }
+    }
     for (name, value) in [
         ("concurrency", &f.concurrency),
         ("connect_timeout", &f.connect_timeout),

@@ -12,6 +12,10 @@
 //! tls_privatekey = "/etc/mail/rsa.key : /etc/mail/ec.key"
 //! tls_ocsp_file = "/var/lib/mailstaple/rsa.der : /var/lib/mailstaple/ec.der"
 //! tls_ocsp_issuer = "/etc/mail/issuers.pem"   # mailstaple's own, optional
+//! smtp_accept_max = 100                        # connections at once (0: no limit)
+//! smtp_accept_max_per_host = 20                # from one address (0: no limit)
+//! smtp_receive_timeout = "5m"                  # per command or data chunk
+//! data_line_limit = 8192                       # mailstaple's own: longest message line
 //! [client]                 # mailstaple send
 //! hosts_require_ocsp = "+secure_relays"
 //! hosts_request_ocsp = "*"
@@ -64,7 +68,7 @@ pub use check::check;
 pub use error::Error;
 pub use parse::{
     Client, Fetch, FetchCertificate, FetchEntry, File, Finding, Findings, Server, Severity, Value,
-    parse,
+    exim_time, parse,
 };
 
 /// A configuration file that [`load`] accepted: its settings, and the warnings and notes found

@@ -15,6 +15,10 @@ pub(crate) const SERVER_OPTIONS: &[&str] = &[
     "tls_privatekey",
     "tls_ocsp_file",
     "tls_ocsp_issuer",
+    "smtp_accept_max",
+    "smtp_accept_max_per_host",
+    "smtp_receive_timeout",
+    "data_line_limit",
 ];
 /// Options of `[client]`.
 pub(crate) const CLIENT_OPTIONS: &[&str] = &[
@@ -43,6 +47,10 @@ const MAX_CONCURRENCY: u64 = 4096;
 const MAX_TIMEOUT: u64 = 86_400;
 /// Largest `[fetch] max_body`, in bytes (16 MiB; a proof is a few kilobytes).
 const MAX_BODY: u64 = 16 << 20;
+/// Largest `smtp_accept_max` and `smtp_accept_max_per_host`.
+const MAX_ACCEPT: u64 = 1_000_000;
+/// Smallest and largest `data_line_limit`, in octets (RFC 5321's 1000 to 1 MiB).
+const DATA_LINE_LIMITS: (u64, u64) = (1000, 1 << 20);
 
 /// One option's value and the line it is on (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +87,16 @@ pub struct Server {
     pub tls_ocsp_file: Option<Value>,
     /// mailstaple's own: issuer certificates when the chain files lack them.
     pub tls_ocsp_issuer: Option<Value>,
+    /// Exim's `smtp_accept_max`: connections served at once (0: no limit).
+    pub smtp_accept_max: Option<Value<u64>>,
+    /// Exim's `smtp_accept_max_per_host`: connections served at once from one address (0: no
+    /// limit).
+    pub smtp_accept_max_per_host: Option<Value<u64>>,
+    /// Exim's `smtp_receive_timeout`, in seconds (written as seconds or an Exim time such as
+    /// `"5m"`).
+    pub smtp_receive_timeout: Option<Value<u64>>,
+    /// mailstaple's own: the longest message line accepted, in octets with CRLF.
+    pub data_line_limit: Option<Value<u64>>,
 }
 
 /// `[client]`: `mailstaple send`.
@@ -362,6 +380,81 @@ fn positive(raw: &DeValue<'_>, max: u64) -> Result<u64, String> {
         .ok_or_else(wrong)
 }
 
+/// An integer from 0 to `max`, or why not.
+fn count(raw: &DeValue<'_>, max: u64) -> Result<u64, String> {
+    let wrong = || format!("expected an integer from 0 (no limit) to {max}");
+    let Some(i) = raw.as_integer() else {
+        return Err(format!("{}, not a TOML {}", wrong(), raw.type_str()));
+    };
+    u64::from_str_radix(i.as_str(), i.radix())
+        .ok()
+        .filter(|n| *n <= max)
+        .ok_or_else(wrong)
+}
+
+/// An integer from `min` to `max`, or why not.
+fn ranged(raw: &DeValue<'_>, (min, max): (u64, u64)) -> Result<u64, String> {
+    let wrong = || format!("expected an integer from {min} to {max}");
+    let Some(i) = raw.as_integer() else {
+        return Err(format!("{}, not a TOML {}", wrong(), raw.type_str()));
+    };
+    u64::from_str_radix(i.as_str(), i.radix())
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(wrong)
+}
+
+/// A duration in seconds: a positive integer, or an Exim time string (`"30s"`, `"5m"`,
+/// `"1h30m"`; units `s`, `m`, `h`, `d`, `w`), at most a day.
+fn seconds(raw: &DeValue<'_>) -> Result<u64, String> {
+    if raw.as_integer().is_some() {
+        return positive(raw, MAX_TIMEOUT);
+    }
+    let wrong = || {
+        format!(
+            "expected seconds (an integer) or an Exim time such as \"5m\" or \"1h30m\", \
+             from 1 s to {MAX_TIMEOUT} s"
+        )
+    };
+    let Some(text) = raw.as_str() else {
+        return Err(format!("{}, not a TOML {}", wrong(), raw.type_str()));
+    };
+    exim_time(text)
+        .filter(|n| (1..=MAX_TIMEOUT).contains(n))
+        .ok_or_else(wrong)
+}
+
+/// Exim's time syntax: numbers each followed by `w`, `d`, `h`, `m` or `s` (a bare number is
+/// seconds), summed; `None` when it is not one.
+pub fn exim_time(text: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut number: Option<u64> = None;
+    for c in text.trim().chars() {
+        if let Some(d) = c.to_digit(10) {
+            number = Some(
+                number
+                    .unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(u64::from(d))?,
+            );
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(number.take()?.checked_mul(unit)?)?;
+    }
+    if let Some(n) = number {
+        total = total.checked_add(n)?;
+    }
+    (!text.trim().is_empty()).then_some(total)
+}
+
 /// Reads the options of one table: unknown names are reported with the closest known one, and
 /// `slot(name, value, line)` stores a known one or says why its value is wrong.
 fn read_table<'t, 'i>(
@@ -430,6 +523,21 @@ pub fn parse(text: &str) -> (File, Findings) {
                 &mut findings,
                 |k, raw, line| {
                     let s = &mut file.server;
+                    let number = match k {
+                        "smtp_accept_max" => Some((&mut s.smtp_accept_max, count(raw, MAX_ACCEPT))),
+                        "smtp_accept_max_per_host" => {
+                            Some((&mut s.smtp_accept_max_per_host, count(raw, MAX_ACCEPT)))
+                        }
+                        "smtp_receive_timeout" => Some((&mut s.smtp_receive_timeout, seconds(raw))),
+                        "data_line_limit" => {
+                            Some((&mut s.data_line_limit, ranged(raw, DATA_LINE_LIMITS)))
+                        }
+                        _ => None,
+                    };
+                    if let Some((slot, value)) = number {
+                        *slot = Some(Value::new(value?, line));
+                        return Ok(());
+                    }
                     let slot = match k {
                         "listen" => &mut s.listen,
                         "hostname" => &mut s.hostname,

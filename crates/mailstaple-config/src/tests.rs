@@ -267,3 +267,68 @@ proptest! {
         crate::fuzzing::config(text.as_bytes());
     }
 }
+
+#[test]
+fn exim_times_and_server_limits() {
+    use crate::parse::exim_time;
+    for (text, secs) in [
+        ("30", Some(30)),
+        ("30s", Some(30)),
+        ("5m", Some(300)),
+        ("1h30m", Some(5400)),
+        ("1d", Some(86_400)),
+        ("2w", Some(1_209_600)),
+        ("", None),
+        ("5x", None),
+        ("m", None),
+        ("99999999999999999999s", None),
+    ] {
+        assert_eq!(exim_time(text), secs, "{text:?}");
+    }
+    let text = "[server]\nsmtp_accept_max = 5\nsmtp_accept_max_per_host = 0\n\
+                smtp_receive_timeout = \"2m\"\ndata_line_limit = 2048\n";
+    let (file, findings) = parse(text);
+    assert!(findings.0.is_empty(), "{findings:?}");
+    let s = &file.server;
+    let v = |x: &Option<crate::Value<u64>>| x.as_ref().map(|v| v.value);
+    assert_eq!(
+        (
+            v(&s.smtp_accept_max),
+            v(&s.smtp_accept_max_per_host),
+            v(&s.smtp_receive_timeout),
+            v(&s.data_line_limit)
+        ),
+        (Some(5), Some(0), Some(120), Some(2048))
+    );
+    for (bad, wanted) in [
+        (
+            "smtp_accept_max = -1",
+            "[server] smtp_accept_max: expected an integer from 0 (no limit)",
+        ),
+        (
+            "smtp_receive_timeout = \"5 minutes\"",
+            "an Exim time such as \"5m\"",
+        ),
+        (
+            "smtp_receive_timeout = 0",
+            "expected an integer from 1 to 86400",
+        ),
+        (
+            "data_line_limit = 998",
+            "expected an integer from 1000 to 1048576",
+        ),
+        (
+            "smtp_accept_max_per_hosts = 2",
+            "(did you mean smtp_accept_max_per_host?)",
+        ),
+    ] {
+        let (_, findings) = parse(&format!("[server]\n{bad}\n"));
+        assert!(
+            findings
+                .0
+                .iter()
+                .any(|f| f.line == 2 && f.text.contains(wanted)),
+            "{wanted:?} not in {findings:?}"
+        );
+    }
+}

@@ -2,14 +2,15 @@
 //! [`crate::client`] state machines, run the TLS handshakes, apply timeouts, store messages and
 //! write Exim-style log lines. This is the only module that does network I/O.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 
 use crate::client::{Action, Client, Message, Outcome, TlsMode};
 use crate::session::{Event, Limits, Session, SessionConfig};
@@ -55,6 +56,14 @@ impl ServerTls for Arc<rustls::ServerConfig> {
     }
 }
 
+/// Exim's default `smtp_receive_timeout`: how long to wait for each command or data chunk.
+pub const DEFAULT_RECEIVE_TIMEOUT: Duration = Duration::from_secs(300);
+/// mailstaple's default `smtp_accept_max` (Exim's is 20): connections served at once.
+pub const DEFAULT_ACCEPT_MAX: usize = 100;
+/// mailstaple's default `smtp_accept_max_per_host` (Exim's is unlimited): connections served at
+/// once from one client address, so that one host cannot take every slot.
+pub const DEFAULT_ACCEPT_MAX_PER_HOST: usize = 20;
+
 /// Server options.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -68,10 +77,18 @@ pub struct ServerOptions {
     /// The TLS configuration for STARTTLS (with the staple provider as its certificate
     /// resolver); `None` disables STARTTLS.
     pub tls: Option<Arc<dyn ServerTls>>,
-    /// How long to wait for each command or data chunk (Exim's smtp_receive_timeout: 5 min).
+    /// Exim's `smtp_receive_timeout`: how long to wait for each command or data chunk
+    /// ([`DEFAULT_RECEIVE_TIMEOUT`]); on expiry the client gets a 421 and is disconnected.
     pub read_timeout: Duration,
-    /// Most connections served at once; more are refused with a 421.
+    /// Exim's `smtp_accept_max`: most connections served at once ([`DEFAULT_ACCEPT_MAX`]; 0
+    /// for no limit). One more is answered `421` at once and closed.
     pub max_connections: usize,
+    /// Exim's `smtp_accept_max_per_host`: most connections served at once from one client
+    /// address ([`DEFAULT_ACCEPT_MAX_PER_HOST`]; 0 for no limit). One more from that address is
+    /// answered `421` at once and closed, while other addresses are still served.
+    pub max_connections_per_host: usize,
+    /// Counters of what the server did, for metrics.
+    pub stats: Arc<ServerStats>,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -79,12 +96,16 @@ impl std::fmt::Debug for ServerOptions {
         f.debug_struct("ServerOptions")
             .field("hostname", &self.hostname)
             .field("tls", &self.tls.is_some())
-            .finish()
+            .field("read_timeout", &self.read_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("max_connections_per_host", &self.max_connections_per_host)
+            .finish_non_exhaustive()
     }
 }
 
 impl ServerOptions {
-    /// Options with defaults: 5 minute timeout, 100 connections.
+    /// Options with the documented defaults ([`DEFAULT_RECEIVE_TIMEOUT`],
+    /// [`DEFAULT_ACCEPT_MAX`], [`DEFAULT_ACCEPT_MAX_PER_HOST`], [`Limits::default`]).
     pub fn new(
         hostname: impl Into<String>,
         spool: Arc<Spool>,
@@ -95,10 +116,99 @@ impl ServerOptions {
             limits: Limits::default(),
             spool,
             tls,
-            read_timeout: Duration::from_secs(300),
-            max_connections: 100,
+            read_timeout: DEFAULT_RECEIVE_TIMEOUT,
+            max_connections: DEFAULT_ACCEPT_MAX,
+            max_connections_per_host: DEFAULT_ACCEPT_MAX_PER_HOST,
+            stats: Arc::new(ServerStats::default()),
         }
     }
+}
+
+/// Counters of a running server, read at any time (for example by a metrics endpoint).
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// SMTP sessions served (greeted).
+    pub sessions: AtomicU64,
+    /// Sessions open now.
+    pub sessions_open: AtomicU64,
+    /// Connections refused because `smtp_accept_max` connections were open.
+    pub refused_accept_max: AtomicU64,
+    /// Connections refused because `smtp_accept_max_per_host` connections from the address were
+    /// open.
+    pub refused_accept_max_per_host: AtomicU64,
+    /// Sessions closed by `smtp_receive_timeout`.
+    pub receive_timeouts: AtomicU64,
+    /// Messages stored and acknowledged with 250.
+    pub messages_accepted: AtomicU64,
+    /// Messages answered 451 because they could not be stored.
+    pub messages_deferred: AtomicU64,
+    /// TLS handshakes completed after STARTTLS.
+    pub tls_handshakes: AtomicU64,
+    /// TLS handshakes that failed.
+    pub tls_failures: AtomicU64,
+}
+
+impl ServerStats {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Why a connection is refused before its greeting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    AcceptMax,
+    AcceptMaxPerHost,
+}
+
+/// Open connections, in total and per client address.
+#[derive(Debug, Default)]
+struct Slots {
+    total: usize,
+    per_host: HashMap<IpAddr, usize>,
+}
+
+/// One connection's place in [`Slots`], given back when dropped.
+struct Slot {
+    slots: Arc<Mutex<Slots>>,
+    ip: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut s = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        s.total = s.total.saturating_sub(1);
+        if let Some(n) = s.per_host.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                s.per_host.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Takes a slot for a connection from `ip`, or says which limit refuses it (0 = no limit).
+fn take_slot(
+    slots: &Arc<Mutex<Slots>>,
+    ip: IpAddr,
+    max: usize,
+    max_per_host: usize,
+) -> Result<Slot, Refusal> {
+    let mut s = slots.lock().unwrap_or_else(PoisonError::into_inner);
+    if max > 0 && s.total >= max {
+        return Err(Refusal::AcceptMax);
+    }
+    let from_host = s.per_host.get(&ip).copied().unwrap_or(0);
+    if max_per_host > 0 && from_host >= max_per_host {
+        return Err(Refusal::AcceptMaxPerHost);
+    }
+    s.total += 1;
+    s.per_host.insert(ip, from_host + 1);
+    Ok(Slot {
+        slots: Arc::clone(slots),
+        ip,
+    })
 }
 
 /// Serves SMTP on `listener` until `shutdown` completes.
@@ -108,7 +218,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let options = Arc::new(options);
-    let slots = Arc::new(Semaphore::new(options.max_connections));
+    let slots = Arc::new(Mutex::new(Slots::default()));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -123,23 +233,48 @@ pub async fn serve(
             },
         };
         let options = options.clone();
-        match slots.clone().try_acquire_owned() {
-            Ok(permit) => {
+        match take_slot(
+            &slots,
+            peer.ip(),
+            options.max_connections,
+            options.max_connections_per_host,
+        ) {
+            Ok(slot) => {
                 tokio::spawn(async move {
+                    ServerStats::add(&options.stats.sessions);
+                    options.stats.sessions_open.fetch_add(1, Ordering::Relaxed);
                     handle(stream, peer, &options).await;
-                    drop(permit);
+                    options.stats.sessions_open.fetch_sub(1, Ordering::Relaxed);
+                    drop(slot);
                 });
             }
-            Err(_) => {
+            Err(refusal) => {
+                // Exim's texts; the reply goes out at once and the connection is closed.
+                let (text, counter, why) = match refusal {
+                    Refusal::AcceptMax => (
+                        "421 4.3.2 Too many concurrent SMTP connections; please try again later\r\n",
+                        &options.stats.refused_accept_max,
+                        format!("smtp_accept_max ({}) reached", options.max_connections),
+                    ),
+                    Refusal::AcceptMaxPerHost => (
+                        "421 4.3.2 Too many concurrent SMTP connections from this IP address; \
+                         please try again later\r\n",
+                        &options.stats.refused_accept_max_per_host,
+                        format!(
+                            "smtp_accept_max_per_host ({}) reached for this address",
+                            options.max_connections_per_host
+                        ),
+                    ),
+                };
+                ServerStats::add(counter);
+                log::warn!("SMTP connection from [{}] refused: {why}", peer.ip());
                 tokio::spawn(async move {
                     let mut stream = stream;
-                    let _ = stream
-                        .write_all(b"421 4.3.2 Too many connections, try later\r\n")
-                        .await;
-                    log::warn!(
-                        "SMTP connection from [{}] refused: too many connections",
-                        peer.ip()
-                    );
+                    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                        let _ = stream.write_all(text.as_bytes()).await;
+                        let _ = stream.shutdown().await;
+                    })
+                    .await;
                 });
             }
         }
@@ -169,6 +304,7 @@ async fn handle(tcp: TcpStream, peer: SocketAddr, options: &ServerOptions) {
                 Ok(Ok(0)) | Ok(Err(_)) => break,
                 Ok(Ok(n)) => n,
                 Err(_) => {
+                    ServerStats::add(&options.stats.receive_timeouts);
                     let _ = stream
                         .write_all(b"421 4.4.2 Timeout, closing connection\r\n")
                         .await;
@@ -211,8 +347,10 @@ async fn handle(tcp: TcpStream, peer: SocketAddr, options: &ServerOptions) {
                             }
                             stream = Box::new(tls_stream);
                             session.tls_started();
+                            ServerStats::add(&options.stats.tls_handshakes);
                         }
                         Ok(Err(e)) => {
+                            ServerStats::add(&options.stats.tls_failures);
                             log::info!(
                                 "TLS error on connection from [{}] (SSL_accept): {e}",
                                 peer.ip()
@@ -275,6 +413,11 @@ async fn handle(tcp: TcpStream, peer: SocketAddr, options: &ServerOptions) {
                             envelope.data.len(),
                         );
                     }
+                    ServerStats::add(if stored.is_ok() {
+                        &options.stats.messages_accepted
+                    } else {
+                        &options.stats.messages_deferred
+                    });
                     let reply = session.stored(stored);
                     if stream.write_all(reply.to_wire().as_bytes()).await.is_err() {
                         break 'conn;

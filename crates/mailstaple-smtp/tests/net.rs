@@ -258,3 +258,170 @@ async fn nothing_listening_defers() {
         "{outcome:?}"
     );
 }
+
+/// A server with connection limits; `options` adjusts the defaults.
+async fn start_with(
+    adjust: impl FnOnce(&mut ServerOptions),
+) -> (
+    std::net::SocketAddr,
+    tempfile::TempDir,
+    tokio::sync::oneshot::Sender<()>,
+    Arc<mailstaple_smtp::net::ServerStats>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Arc::new(Spool::open(dir.path().join("spool")).unwrap());
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let mut options = ServerOptions::new("mx.test", spool, None);
+    adjust(&mut options);
+    let stats = Arc::clone(&options.stats);
+    tokio::spawn(serve(listener, options, async move {
+        let _ = rx.await;
+    }));
+    (([127, 0, 0, 1], port).into(), dir, tx, stats)
+}
+
+/// Connects from `from` (a loopback address) and reads the first reply line.
+async fn greeted(from: [u8; 4], to: std::net::SocketAddr) -> (tokio::net::TcpStream, String) {
+    use tokio::io::AsyncBufReadExt as _;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((from, 0).into()).unwrap();
+    let mut stream = socket.connect(to).await.unwrap();
+    let mut line = String::new();
+    let mut reader = tokio::io::BufReader::new(&mut stream);
+    tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut line))
+        .await
+        .expect("the reply comes at once")
+        .unwrap();
+    (stream, line)
+}
+
+async fn quit(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    stream.write_all(b"QUIT\r\n").await.unwrap();
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+}
+
+/// Issue 14: `smtp_accept_max = 5`: a sixth concurrent client gets the 421 line at once, and a
+/// client after the five leave is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r14_smtp_accept_max_refuses_the_sixth_at_once() {
+    let (addr, _dir, stop, stats) = start_with(|o| {
+        o.max_connections = 5;
+        o.max_connections_per_host = 0;
+    })
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..5 {
+        let (stream, line) = greeted([127, 0, 0, 1], addr).await;
+        assert!(line.starts_with("220 "), "{line}");
+        open.push(stream);
+    }
+    let (_, line) = greeted([127, 0, 0, 1], addr).await;
+    assert!(
+        line.starts_with("421 4.3.2 Too many concurrent SMTP connections;"),
+        "{line}"
+    );
+    assert_eq!(
+        stats
+            .refused_accept_max
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    for stream in open {
+        quit(stream).await;
+    }
+    // The slots are given back when the sessions end.
+    let start = std::time::Instant::now();
+    loop {
+        let (stream, line) = greeted([127, 0, 0, 1], addr).await;
+        if line.starts_with("220 ") {
+            quit(stream).await;
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "{line}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(());
+}
+
+/// Issue 14: `smtp_accept_max_per_host = 2`: a third connection from one address gets a 421
+/// while another address is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r14_smtp_accept_max_per_host_refuses_one_address_only() {
+    let (addr, _dir, stop, stats) = start_with(|o| o.max_connections_per_host = 2).await;
+    let (a1, l1) = greeted([127, 0, 0, 1], addr).await;
+    let (a2, l2) = greeted([127, 0, 0, 1], addr).await;
+    assert!(l1.starts_with("220 ") && l2.starts_with("220 "), "{l1}{l2}");
+    let (_, third) = greeted([127, 0, 0, 1], addr).await;
+    assert!(
+        third.starts_with("421 4.3.2 Too many concurrent SMTP connections from this IP address"),
+        "{third}"
+    );
+    let (b1, other) = greeted([127, 0, 0, 2], addr).await;
+    assert!(other.starts_with("220 "), "{other}");
+    assert_eq!(
+        stats
+            .refused_accept_max_per_host
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    for s in [a1, a2, b1] {
+        quit(s).await;
+    }
+    let _ = stop.send(());
+}
+
+/// Issue 14: a message with a 2,000-octet line is accepted and stored as received; one with a
+/// line over the limit is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r14_a_2000_octet_line_is_stored_intact() {
+    let (addr, dir, stop, stats) = start_with(|_| {}).await;
+    let long = "x".repeat(2000);
+    let body = format!("Subject: long\r\n\r\n{long}\r\nend\r\n");
+    let message = Message::new("a@x.test", vec!["b@y.test".into()], body.into_bytes());
+    let (outcome, _) = deliver(
+        addr,
+        "client.test",
+        TlsMode::Never,
+        None,
+        message,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(matches!(outcome, Outcome::Delivered { .. }), "{outcome:?}");
+    let stored = spooled(&dir);
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0].contains(&format!("\r\n{long}\r\nend\r\n")),
+        "folded or cut"
+    );
+    assert_eq!(
+        stats
+            .messages_accepted
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+
+    let too_long = "y".repeat(mailstaple_smtp::session::DEFAULT_DATA_LINE_LIMIT);
+    let body = format!("Subject: long\r\n\r\n{too_long}\r\n");
+    let message = Message::new("a@x.test", vec!["b@y.test".into()], body.into_bytes());
+    let (outcome, _) = deliver(
+        addr,
+        "client.test",
+        TlsMode::Never,
+        None,
+        message,
+        Duration::from_secs(10),
+    )
+    .await;
+    let text = format!("{outcome:?}");
+    assert!(
+        text.contains("Line too long in message (more than 8192 octets)"),
+        "{text}"
+    );
+    assert_eq!(spooled(&dir).len(), 1);
+    let _ = stop.send(());
+}

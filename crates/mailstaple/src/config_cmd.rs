@@ -18,8 +18,7 @@ pub(crate) enum ConfigCmd {
     /// merely worth knowing. Exit 0 when usable (warnings printed), 1 on errors, 2 when the file
     /// cannot be read.
     ///
-    /// The file (TOML; values are strings, lists in Exim's `:` syntax, except the numbers of
-    /// `[fetch]`):
+    /// The file (TOML; values are strings, lists in Exim's `:` syntax, except numbers):
     ///
     ///     [server]                  # mailstaple serve; flags override
     ///     listen = "0.0.0.0:25"
@@ -29,6 +28,10 @@ pub(crate) enum ConfigCmd {
     ///     tls_privatekey = "/etc/mail/rsa.key : /etc/mail/ec.key"
     ///     tls_ocsp_file = "/var/lib/mailstaple/rsa.der : /var/lib/mailstaple/ec.der"
     ///     tls_ocsp_issuer = "/etc/mail/issuers.pem"       # optional
+    ///     smtp_accept_max = 100                           # connections at once (0: no limit)
+    ///     smtp_accept_max_per_host = 20                   # from one address (0: no limit)
+    ///     smtp_receive_timeout = "5m"                     # per command or data chunk
+    ///     data_line_limit = 8192                          # longest message line, stored as received
     ///     [client]                  # mailstaple send; flags override
     ///     hosts_require_ocsp = "+secure_relays"
     ///     hosts_request_ocsp = "*"

@@ -55,6 +55,23 @@ pub(crate) struct ServeArgs {
     /// Our host name in the greeting (default: this machine's host name).
     #[arg(long)]
     hostname: Option<String>,
+    /// Exim's `smtp_accept_max`: connections served at once; one more gets `421` at once
+    /// (0: no limit) [default: 100].
+    #[arg(long)]
+    smtp_accept_max: Option<usize>,
+    /// Exim's `smtp_accept_max_per_host`: connections served at once from one client address;
+    /// one more from it gets `421` at once while others are served (0: no limit) [default: 20].
+    #[arg(long)]
+    smtp_accept_max_per_host: Option<usize>,
+    /// Exim's `smtp_receive_timeout`: how long to wait for each command or data chunk, in
+    /// seconds or Exim's time syntax (`5m`, `1h30m`) [default: 5m].
+    #[arg(long, value_parser = parse_exim_time)]
+    smtp_receive_timeout: Option<u64>,
+    /// The longest message line accepted, in octets with its CRLF (at least RFC 5321's 1000):
+    /// longer lines are stored as received, not folded; a message with a line beyond this is
+    /// refused with 500 5.5.2 [default: 8192].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1000..=1_048_576))]
+    data_line_limit: Option<u64>,
     /// Judge proofs at this time instead of the clock (RFC 3339 or seconds).
     #[arg(long, hide = true, value_parser = crate::input::parse_time)]
     now: Option<Time>,
@@ -169,6 +186,21 @@ fn apply_config(args: &mut ServeArgs) -> Result<()> {
     if args.hostname.is_none() {
         args.hostname = value(s.hostname);
     }
+    let number = |v: Option<mailstaple_config::Value<u64>>| v.map(|v| v.value);
+    if args.smtp_accept_max.is_none() {
+        args.smtp_accept_max =
+            number(s.smtp_accept_max).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    if args.smtp_accept_max_per_host.is_none() {
+        args.smtp_accept_max_per_host =
+            number(s.smtp_accept_max_per_host).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    if args.smtp_receive_timeout.is_none() {
+        args.smtp_receive_timeout = number(s.smtp_receive_timeout);
+    }
+    if args.data_line_limit.is_none() {
+        args.data_line_limit = number(s.data_line_limit);
+    }
     for (flag, from_file) in [
         (&mut args.tls_certificate, s.tls_certificate),
         (&mut args.tls_privatekey, s.tls_privatekey),
@@ -180,6 +212,30 @@ fn apply_config(args: &mut ServeArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--smtp-receive-timeout`: seconds or an Exim time (`5m`, `1h30m`), from 1 s to a day.
+fn parse_exim_time(text: &str) -> Result<u64, String> {
+    mailstaple_config::exim_time(text)
+        .filter(|s| (1..=86_400).contains(s))
+        .ok_or_else(|| format!("{text:?}: not seconds or an Exim time such as 5m, from 1 s to 1d"))
+}
+
+/// The connection and line limits of the flags and the file over the defaults.
+fn limits(args: &ServeArgs, mut options: ServerOptions) -> ServerOptions {
+    if let Some(n) = args.smtp_accept_max {
+        options.max_connections = n;
+    }
+    if let Some(n) = args.smtp_accept_max_per_host {
+        options.max_connections_per_host = n;
+    }
+    if let Some(s) = args.smtp_receive_timeout {
+        options.read_timeout = Duration::from_secs(s);
+    }
+    if let Some(n) = args.data_line_limit {
+        options.limits.max_data_line = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    options
 }
 
 fn prepare(args: &ServeArgs) -> Result<(ServerOptions, Option<Arc<StapleProvider>>)> {
@@ -197,7 +253,10 @@ fn prepare(args: &ServeArgs) -> Result<(ServerOptions, Option<Arc<StapleProvider
         if args.tls_privatekey.is_some() || args.tls_ocsp_file.is_some() {
             anyhow::bail!("tls_privatekey and tls_ocsp_file need tls_certificate");
         }
-        return Ok((ServerOptions::new(hostname, spool, None), None));
+        return Ok((
+            limits(args, ServerOptions::new(hostname, spool, None)),
+            None,
+        ));
     };
     let mut opts = Options::new();
     opts.set("tls_certificate", cert)
@@ -239,7 +298,7 @@ fn prepare(args: &ServeArgs) -> Result<(ServerOptions, Option<Arc<StapleProvider
         template,
     });
     Ok((
-        ServerOptions::new(hostname, spool, Some(tls)),
+        limits(args, ServerOptions::new(hostname, spool, Some(tls))),
         Some(provider),
     ))
 }
@@ -258,6 +317,10 @@ pub(crate) fn accepts(config: &std::path::Path) -> Result<()> {
         sni_names: Vec::new(),
         spool: None,
         hostname: None,
+        smtp_accept_max: None,
+        smtp_accept_max_per_host: None,
+        smtp_receive_timeout: None,
+        data_line_limit: None,
         now: None,
     };
     apply_config(&mut args)?;

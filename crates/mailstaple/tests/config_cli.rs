@@ -503,3 +503,41 @@ fn r14_every_command_reads_the_same_file_with_the_same_messages() {
         }
     }
 }
+
+/// Issue 14: Exim's connection limits come from the file (`smtp_accept_max`,
+/// `smtp_receive_timeout` in Exim's time syntax).
+#[test]
+fn r14_serve_takes_the_smtp_limits_from_the_file() {
+    use std::io::{BufRead as _, BufReader};
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let dir = setup(pki);
+    let path = dir.path().join("limits.toml");
+    std::fs::write(
+        &path,
+        valid_config(dir.path()).replace(
+            "[client]",
+            "smtp_accept_max = 1\nsmtp_receive_timeout = \"1s\"\n\n[client]",
+        ),
+    )
+    .unwrap();
+    let server = serve(&path);
+    let first_line = |s: &std::net::TcpStream| {
+        let mut line = String::new();
+        BufReader::new(s).read_line(&mut line).unwrap();
+        line
+    };
+    let first = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    first
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    assert!(first_line(&first).starts_with("220 "));
+    let second = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    assert!(
+        first_line(&second).starts_with("421 4.3.2 Too many concurrent SMTP connections;"),
+        "smtp_accept_max = 1"
+    );
+    // Silent for more than smtp_receive_timeout: closed with a 421.
+    let start = std::time::Instant::now();
+    assert!(first_line(&first).starts_with("421 4.4.2 Timeout"));
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}
