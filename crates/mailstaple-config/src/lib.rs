@@ -1,4 +1,6 @@
-//! # mailstaple-config: one TOML file for every mailstaple command
+#![doc = include_str!("../README.md")]
+//!
+//! ## One TOML file for every mailstaple command
 //!
 //! `mailstaple serve`, `send`, `fetch --daemon` and `config check` read one file, with Exim's
 //! option names where Exim has one:
