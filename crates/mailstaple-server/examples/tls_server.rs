@@ -8,7 +8,7 @@
 //! CHAIN holds the certificate then its issuer (PEM), KEY its private key, PROOF a DER OCSP
 //! response. UNIX-TIME fixes the clock (handy with a test PKI); the default is the system clock.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use mailstaple_server::rustls::{self, pki_types::UnixTime};
 use mailstaple_server::{Config, DEFAULT_POLL_INTERVAL, StapleProvider};
@@ -16,19 +16,26 @@ use tokio::{io::AsyncWriteExt as _, net::TcpListener};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [listen, chain, key, proof, rest @ ..] = args.as_slice() else {
+    let ready = |addr| println!("listening on {addr}");
+    tokio::runtime::Runtime::new()?.block_on(run(&args, ready))
+}
+
+/// The command line without the program name; `ready` is told the address it listens on.
+pub(crate) async fn run(
+    args: &[String],
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), Box<dyn std::error::Error>> {
+    let [listen, chain, key, proof, rest @ ..] = args else {
         return Err("usage: tls_server LISTEN CHAIN KEY PROOF [UNIX-TIME]".into());
     };
     let at = rest.first().map(|t| t.parse::<u64>()).transpose()?;
-    tokio::runtime::Runtime::new()?.block_on(async {
-        let listener = TcpListener::bind(listen.as_str()).await?;
-        println!("listening on {}", listener.local_addr()?);
-        serve(listener, [chain, key, proof], at).await
-    })
+    let listener = TcpListener::bind(listen.as_str()).await?;
+    ready(listener.local_addr()?);
+    serve(listener, [chain, key, proof], at).await
 }
 
 /// Serves TLS on `listener` with the CHAIN, KEY and PROOF files, stapling at every handshake.
-pub(crate) async fn serve(
+async fn serve(
     listener: TcpListener,
     [chain, key, proof]: [&str; 3],
     at: Option<u64>,

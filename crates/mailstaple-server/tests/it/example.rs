@@ -9,7 +9,7 @@ use tokio::io::AsyncReadExt as _;
 
 use crate::common::{Fixture, Version, client};
 
-#[allow(dead_code)] // Its `main` is the command line; the test calls `serve`.
+#[allow(dead_code)] // Its `main` reads the process arguments; the test passes them to `run`.
 #[path = "../../examples/tls_server.rs"]
 mod tls_server;
 
@@ -35,17 +35,24 @@ fn tls_server_staples_the_file_and_its_replacement() {
     fx.leaf_files(pki, "");
     let first = pki.response().this_update(NOW - 3600).build();
     fx.write("proof.der", &first);
-    let (chain, key, proof) = (fx.p("chain.pem"), fx.p("leaf.key"), fx.p("proof.der"));
+    let args = [
+        "127.0.0.1:0".to_owned(),
+        fx.p("chain.pem"),
+        fx.p("leaf.key"),
+        fx.p("proof.der"),
+        NOW.to_string(),
+    ];
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (ready, bound) = std::sync::mpsc::channel();
         let server = tokio::spawn(async move {
-            tls_server::serve(listener, [&chain, &key, &proof], Some(NOW))
+            let ready = move |addr| ready.send(addr).unwrap();
+            tls_server::run(&args, ready)
                 .await
                 .map_err(|e| e.to_string())
         });
+        let addr = bound.recv_timeout(Duration::from_secs(10)).unwrap();
 
         let (ocsp, greeting) = staple(addr).await;
         assert_eq!(ocsp, first);
