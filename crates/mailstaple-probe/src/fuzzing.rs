@@ -4,7 +4,8 @@
 //! the promises the driver and the reports rely on:
 //!
 //! - chunking does not matter: the stream delivered whole and in input-chosen pieces gives the
-//!   same steps;
+//!   same steps up to the first `StartTls` (after which bytes pipelined behind the 220 are
+//!   discarded when they came with it, RFC 3207), for streams within the byte cap;
 //! - nothing follows `Ready`, `Failed` or `StartTls` in a batch, and a finished session stays
 //!   silent;
 //! - in clear text the probe sends only EHLO, HELO and STARTTLS (never an envelope command),
@@ -35,7 +36,20 @@ pub fn probe_reply(data: &[u8]) {
     let tls_on_connect = flags & 1 != 0;
     let whole = run(tls_on_connect, std::iter::once(stream));
     let chunked = run(tls_on_connect, Chunks::new(stream, seed));
-    assert_eq!(whole, chunked, "chunking changed the probe's steps");
+    if stream.len() <= MAX_PLAIN_BYTES {
+        let upto_tls = |steps: &[Step]| -> Vec<Step> {
+            let end = steps
+                .iter()
+                .position(|s| *s == Step::StartTls)
+                .map_or(steps.len(), |i| i + 1);
+            steps.get(..end).unwrap_or(steps).to_vec()
+        };
+        assert_eq!(
+            upto_tls(&whole),
+            upto_tls(&chunked),
+            "chunking changed the probe's steps"
+        );
+    }
 
     remote_data(stream);
     mx_records(stream);
