@@ -1,8 +1,8 @@
 //! `cargo xtask peers`: make sure the interop peers the tests talk to are installed.
 //!
 //! The interop tests run the real `openssl`, `gnutls-cli`, `exim` and `swaks`, `faketime`
-//! to pin the clock of `openssl ocsp` in the differential tests, and `dnsmasq` as the DNS server
-//! of `probe --domain`.
+//! to pin the clock of `openssl ocsp` in the differential tests, `dnsmasq` as the DNS server
+//! of `probe --domain`, and SoftHSM2 as the PKCS#11 token of `respond`.
 //! When one is missing this installs its Debian package (only the missing ones, after one
 //! `apt-get update`); without root it stops and says what to install.
 //! `cargo xtask ci` then sets `MAILSTAPLE_REQUIRE_PEERS=1`, so a test fails instead of skipping
@@ -82,6 +82,13 @@ const PEERS: &[Peer] = &[
         package: "dnsmasq-base",
         version_args: &["--version"],
         probe: None,
+    },
+    // The PKCS#11 token the responder signs with in its tests (module and softhsm2-util).
+    Peer {
+        programs: &["softhsm2-util"],
+        package: "softhsm2",
+        version_args: &["--version"],
+        probe: Some(&["test", "-e", "/usr/lib/softhsm/libsofthsm2.so"]),
     },
 ];
 

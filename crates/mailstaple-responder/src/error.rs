@@ -57,6 +57,9 @@ pub enum Error {
     /// The key is encrypted with a scheme we do not implement, such as PKCS#5 v1.5 (PBES1)
     /// (operator's fault; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`).
     UnsupportedKeyEncryption(String),
+    /// The PKCS#11 module, token or key cannot be used (operator's or token's fault): the text
+    /// says which step failed.
+    Pkcs11(String),
     /// A setting is out of range (caller's fault).
     Config(String),
 }
@@ -88,6 +91,7 @@ impl fmt::Display for Error {
                 f,
                 "the signer key's encryption is not supported ({why}); re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
             ),
+            Error::Pkcs11(why) => write!(f, "PKCS#11: {why}"),
             Error::Config(why) => f.write_str(why),
         }
     }

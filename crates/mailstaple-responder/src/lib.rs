@@ -40,6 +40,7 @@ pub mod fuzzing;
 pub mod http;
 mod index;
 mod pem;
+mod pkcs11;
 mod responder;
 mod server;
 mod signer;
@@ -50,6 +51,7 @@ mod tests;
 pub use error::Error;
 pub use index::{Entry, EntryStatus, Index};
 pub use pem::certificate_der;
+pub use pkcs11::Pkcs11Uri;
 pub use responder::{
     Answer, Cacheable, PresignReport, Respond, Responder, ResponderConfig, ResponderIdKind,
     Responders,

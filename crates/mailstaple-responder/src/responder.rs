@@ -413,8 +413,9 @@ impl Responder {
             })
             .collect();
         let Some(der) = self.sign(&singles, now, nonce) else {
-            log::error!("signing an OCSP response failed");
-            return Answer::error(ResponseStatus::InternalError);
+            // A token that is away, or a signer that failed: the client may ask again later.
+            log::error!("signing an OCSP response failed; answering tryLater");
+            return Answer::error(ResponseStatus::TryLater);
         };
         if nonce.is_some() {
             return Answer {

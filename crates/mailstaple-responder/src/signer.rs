@@ -24,6 +24,8 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 
 use crate::Error;
+use crate::pkcs11::{Scheme, TokenKey};
+use aws_lc_rs::digest;
 
 /// `sha256WithRSAEncryption` with NULL parameters (RFC 4055).
 const ALG_RSA_SHA256: &[u8] = &[
@@ -48,6 +50,8 @@ enum Key {
     Rsa(RsaKeyPair),
     Ecdsa(EcdsaKeyPair, &'static [u8]),
     Ed25519(Ed25519KeyPair),
+    /// A key in a PKCS#11 token, with the certificate's public key and the algorithm.
+    Token(Box<TokenKey>, Vec<u8>, &'static [u8]),
 }
 
 /// A private key that signs OCSP responses.
@@ -177,6 +181,7 @@ impl SigningKey {
             Key::Rsa(k) => k.public_key().as_ref(),
             Key::Ecdsa(k, _) => k.public_key().as_ref(),
             Key::Ed25519(k) => k.public_key().as_ref(),
+            Key::Token(_, public, _) => public,
         }
     }
 
@@ -186,13 +191,17 @@ impl SigningKey {
             Key::Rsa(_) => ALG_RSA_SHA256,
             Key::Ecdsa(_, alg) => alg,
             Key::Ed25519(_) => ALG_ED25519,
+            Key::Token(_, _, alg) => alg,
         }
     }
 
     /// A short name: `RSA-SHA256`, `ECDSA-SHA256` and so on, or `Ed25519`.
     pub fn algorithm_name(&self) -> &'static str {
         match &self.key {
-            Key::Rsa(_) => "RSA-SHA256",
+            Key::Rsa(_) | Key::Token(_, _, ALG_RSA_SHA256) => "RSA-SHA256",
+            Key::Token(_, _, a) if *a == ALG_ECDSA_SHA256 => "ECDSA-SHA256",
+            Key::Token(_, _, a) if *a == ALG_ECDSA_SHA384 => "ECDSA-SHA384",
+            Key::Token(..) => "ECDSA-SHA512",
             Key::Ecdsa(_, a) if *a == ALG_ECDSA_SHA256 => "ECDSA-SHA256",
             Key::Ecdsa(_, a) if *a == ALG_ECDSA_SHA384 => "ECDSA-SHA384",
             Key::Ecdsa(..) => "ECDSA-SHA512",
@@ -211,7 +220,53 @@ impl SigningKey {
             }
             Key::Ecdsa(k, _) => k.sign(&self.rng, message).ok().map(|s| s.as_ref().to_vec()),
             Key::Ed25519(k) => Some(k.sign(message).as_ref().to_vec()),
+            Key::Token(k, _, _) => k.sign(message),
         }
+    }
+
+    /// A key inside a PKCS#11 token (an HSM, SoftHSM2), named by an RFC 7512 URI such as
+    /// `pkcs11:token=CA;object=ocsp-signer`, through the module at `module`, logging in with
+    /// `pin`. The key type comes from `signer_cert` (the certificate whose key it is: RSA, or
+    /// ECDSA on P-256, P-384 or P-521); one test signature proves the key is that certificate's.
+    pub fn from_pkcs11(
+        module: &std::path::Path,
+        uri: &str,
+        pin: &Passphrase,
+        signer_cert: &[u8],
+    ) -> Result<SigningKey, Error> {
+        const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+        const EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+        const P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+        const P384: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
+        const P521: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23];
+        let cert =
+            mailstaple_ocsp::CertView::parse(signer_cert).map_err(|source| Error::Certificate {
+                which: "signer",
+                source,
+            })?;
+        let alg = &cert.public_key_algorithm;
+        let (scheme, id) = match (alg.oid, alg.params) {
+            (RSA, _) => (Scheme::RsaSha256, ALG_RSA_SHA256),
+            (EC, Some(P256)) => (
+                Scheme::Ecdsa(&digest::SHA256, 32, &signature::ECDSA_P256_SHA256_ASN1),
+                ALG_ECDSA_SHA256,
+            ),
+            (EC, Some(P384)) => (
+                Scheme::Ecdsa(&digest::SHA384, 48, &signature::ECDSA_P384_SHA384_ASN1),
+                ALG_ECDSA_SHA384,
+            ),
+            (EC, Some(P521)) => (
+                Scheme::Ecdsa(&digest::SHA512, 66, &signature::ECDSA_P521_SHA512_ASN1),
+                ALG_ECDSA_SHA512,
+            ),
+            _ => return Err(Error::UnsupportedKey),
+        };
+        let key = TokenKey::open(module, uri, &pin.0, scheme, cert.public_key)?;
+        Ok(SigningKey::wrap(Key::Token(
+            Box::new(key),
+            cert.public_key.to_vec(),
+            id,
+        )))
     }
 }
 

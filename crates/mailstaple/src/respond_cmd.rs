@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use mailstaple_ocsp::Time;
 use mailstaple_responder::{
-    Clock, Passphrase, Responder, ResponderConfig, ResponderIdKind, Server, ServerConfig,
-    ShiftedClock, SigningKey, SystemClock, certificate_der, load_index,
+    Clock, Passphrase, Pkcs11Uri, Responder, ResponderConfig, ResponderIdKind, Server,
+    ServerConfig, ShiftedClock, SigningKey, SystemClock, certificate_der, load_index,
 };
 use zeroize::Zeroizing;
 
@@ -43,12 +43,24 @@ pub(crate) struct RespondArgs {
     /// once at start; the passphrase comes from `--signer-key-passphrase-file`, else from the
     /// systemd credential `signer-key-passphrase` (`LoadCredential=` in the unit, read from
     /// `$CREDENTIALS_DIRECTORY`), else from a prompt when standard input is a terminal.
+    /// A key in an HSM or other PKCS#11 token is named by an RFC 7512 URI instead,
+    /// `pkcs11:token=LABEL;object=KEY-LABEL` (with `--pkcs11-module` and the PIN as below);
+    /// RSA and ECDSA (P-256, P-384, P-521) keys; the token's availability is checked at start,
+    /// and while it is away answers not signed ahead are `tryLater`.
     #[arg(long)]
     signer_key: PathBuf,
     /// A file holding the signer key's passphrase (one trailing newline is ignored). Keep it
     /// readable by the responder's user only.
     #[arg(long, value_name = "FILE")]
     signer_key_passphrase_file: Option<PathBuf>,
+    /// The PKCS#11 module (a shared library) for a `--signer-key pkcs11:...` key, such as
+    /// `/usr/lib/softhsm/libsofthsm2.so`.
+    #[arg(long, value_name = "PATH")]
+    pkcs11_module: Option<PathBuf>,
+    /// A file holding the token's PIN (one trailing newline ignored); else the systemd
+    /// credential `pkcs11-pin`, else a prompt on the terminal.
+    #[arg(long, value_name = "FILE")]
+    pkcs11_pin_file: Option<PathBuf>,
     /// The address and port to listen on. Loopback unless you say otherwise.
     #[arg(long, default_value = "127.0.0.1:8888")]
     listen: SocketAddr,
@@ -156,14 +168,7 @@ fn build(args: &RespondArgs, now: Time) -> Result<Responder, String> {
         Some(p) => Some(certificate_der(&read(p)?).map_err(in_file(p))?),
         None => None,
     };
-    let key_bytes = Zeroizing::new(read(&args.signer_key)?);
-    let passphrase = if SigningKey::is_encrypted(&key_bytes) {
-        passphrase(args)?
-    } else {
-        None
-    };
-    let key = SigningKey::from_file_contents_with_passphrase(&key_bytes, passphrase.as_ref())
-        .map_err(in_file(&args.signer_key))?;
+    let key = signing_key(args, signer.as_deref().unwrap_or(&ca))?;
     let index = load_index(&args.index).map_err(in_file(&args.index))?;
     let mut config = ResponderConfig::default();
     config.validity_secs = args.validity.as_secs();
@@ -175,18 +180,24 @@ fn build(args: &RespondArgs, now: Time) -> Result<Responder, String> {
 
 /// The systemd credential holding the signer key's passphrase.
 const PASSPHRASE_CREDENTIAL: &str = "signer-key-passphrase";
+/// The systemd credential holding the PKCS#11 token's PIN.
+const PIN_CREDENTIAL: &str = "pkcs11-pin";
 
-/// The passphrase of an encrypted signer key, asked for once at start: from the file given,
-/// from the systemd credential, or from the terminal (no echo). `None` when there is no source,
-/// which loading then reports as a missing passphrase.
-fn passphrase(args: &RespondArgs) -> Result<Option<Passphrase>, String> {
-    if let Some(path) = &args.signer_key_passphrase_file {
-        let bytes = std::fs::read(path)
-            .map_err(|e| format!("cannot read the passphrase file {}: {e}", path.display()))?;
+/// A secret asked for once at start (the passphrase of an encrypted key, a token's PIN): from
+/// the file given, else from the systemd credential `credential` (`$CREDENTIALS_DIRECTORY`),
+/// else from the terminal without echo. `None` when there is no source.
+fn secret(
+    file: Option<&Path>,
+    credential: &str,
+    prompt: &str,
+) -> Result<Option<Passphrase>, String> {
+    if let Some(path) = file {
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         return Ok(Some(Passphrase::from_file_contents(bytes)));
     }
     if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
-        let path = Path::new(&dir).join(PASSPHRASE_CREDENTIAL);
+        let path = Path::new(&dir).join(credential);
         match std::fs::read(&path) {
             Ok(bytes) => return Ok(Some(Passphrase::from_file_contents(bytes))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -199,12 +210,44 @@ fn passphrase(args: &RespondArgs) -> Result<Option<Passphrase>, String> {
         }
     }
     if std::io::stdin().is_terminal() {
-        let prompt = format!("Passphrase for {}: ", args.signer_key.display());
         let typed = rpassword::prompt_password(prompt)
-            .map_err(|e| format!("cannot read the passphrase from the terminal: {e}"))?;
+            .map_err(|e| format!("cannot read from the terminal: {e}"))?;
         return Ok(Some(Passphrase::from_file_contents(typed.into_bytes())));
     }
     Ok(None)
+}
+
+/// The signing key: a file (encrypted or not), or a PKCS#11 URI.
+fn signing_key(args: &RespondArgs, signer_cert: &[u8]) -> Result<SigningKey, String> {
+    let key_arg = args.signer_key.to_string_lossy();
+    if Pkcs11Uri::is_uri(&key_arg) {
+        let module = args.pkcs11_module.as_deref().ok_or_else(|| {
+            format!("{key_arg}: a PKCS#11 key needs --pkcs11-module (e.g. /usr/lib/softhsm/libsofthsm2.so)")
+        })?;
+        let pin = secret(
+            args.pkcs11_pin_file.as_deref(),
+            PIN_CREDENTIAL,
+            "PIN of the PKCS#11 token: ",
+        )?
+        .ok_or_else(|| {
+            format!("{key_arg}: no PIN (--pkcs11-pin-file, the systemd credential {PIN_CREDENTIAL}, or a terminal)")
+        })?;
+        return SigningKey::from_pkcs11(module, &key_arg, &pin, signer_cert)
+            .map_err(|e| format!("{key_arg}: {e}"));
+    }
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let key_bytes = Zeroizing::new(read(&args.signer_key)?);
+    let passphrase = if SigningKey::is_encrypted(&key_bytes) {
+        secret(
+            args.signer_key_passphrase_file.as_deref(),
+            PASSPHRASE_CREDENTIAL,
+            &format!("Passphrase for {}: ", args.signer_key.display()),
+        )?
+    } else {
+        None
+    };
+    SigningKey::from_file_contents_with_passphrase(&key_bytes, passphrase.as_ref())
+        .map_err(in_file(&args.signer_key))
 }
 
 /// `90`, `90s`, `30m`, `12h`, `7d`.

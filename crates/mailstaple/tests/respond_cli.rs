@@ -830,11 +830,16 @@ fn hostile(addr: SocketAddr, kind: Hostile, n: usize) {
 /// exit cleanly on SIGTERM. Loopback only, bounded in count and time.
 #[test]
 fn hostile_load_does_not_stop_the_responder() {
+    let env = Env::new();
+    hostile_load(env.start(&["--timeout", "2s"]));
+}
+
+/// The hostile load against a running responder (of the test PKI's P-256 issuer, with the
+/// usual index), which must survive it and exit cleanly.
+fn hostile_load(mut daemon: Daemon) {
     const HOSTILE_COUNT: usize = 10_000;
     const VALID_COUNT: usize = 1_000;
     const THREADS: usize = 8;
-    let env = Env::new();
-    let mut daemon = env.start(&["--timeout", "2s"]);
     let addr = daemon.addr;
     let started = Instant::now();
 
@@ -1108,4 +1113,178 @@ fn encrypted_signer_keys() {
     let _ = Command::new("pkill")
         .args(["-f", "pbkdf2-aes256cbc.key"])
         .status();
+}
+
+/// SoftHSM2's module, where Debian installs it; `None` (the test skipped) when it is missing,
+/// unless the peers are required.
+fn softhsm() -> Option<PathBuf> {
+    let module = PathBuf::from("/usr/lib/softhsm/libsofthsm2.so");
+    if module.exists()
+        && Command::new("softhsm2-util")
+            .arg("--version")
+            .output()
+            .is_ok()
+    {
+        return Some(module);
+    }
+    assert!(
+        std::env::var("MAILSTAPLE_REQUIRE_PEERS").is_err(),
+        "softhsm2 is required but not installed"
+    );
+    eprintln!("skipped: softhsm2 not installed");
+    None
+}
+
+/// Issue 18: the signer key inside a PKCS#11 token (SoftHSM2, initialised by the test): ECDSA
+/// and RSA keys, `openssl ocsp` verifying the answers, a wrong PIN and a missing key refused at
+/// start, and the hostile-client load with every on-demand signature made by the token.
+#[test]
+fn pkcs11_signer_key_in_softhsm() {
+    let (Some(module), Some(())) = (softhsm(), openssl()) else {
+        return;
+    };
+    let env = Env::new();
+    let tokens = env.path("tokens");
+    std::fs::create_dir(&tokens).unwrap();
+    let conf = env.path("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    let softhsm_util = |args: &[&str]| {
+        let out = Command::new("softhsm2-util")
+            .args(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .current_dir(env.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "softhsm2-util {args:?}: {out:?}");
+    };
+    softhsm_util(&[
+        "--init-token",
+        "--free",
+        "--label",
+        "mailstaple-test",
+        "--pin",
+        "1234",
+        "--so-pin",
+        "5678",
+    ]);
+    softhsm_util(&[
+        "--import",
+        "signer.key",
+        "--token",
+        "mailstaple-test",
+        "--label",
+        "ocsp-p256",
+        "--id",
+        "01",
+        "--pin",
+        "1234",
+    ]);
+    let rsa = Pki::shared(KeyAlg::Rsa2048);
+    rsa.write_pem_files(&env.path("rsa")).unwrap();
+    std::fs::write(env.path("rsa/index.txt"), INDEX).unwrap();
+    softhsm_util(&[
+        "--import",
+        "rsa/signer.key",
+        "--token",
+        "mailstaple-test",
+        "--label",
+        "ocsp-rsa",
+        "--id",
+        "02",
+        "--pin",
+        "1234",
+    ]);
+    std::fs::write(env.path("pin.txt"), "1234\n").unwrap();
+    std::fs::write(env.path("wrong-pin.txt"), "9999\n").unwrap();
+    let module = module.to_str().unwrap().to_owned();
+    let args = |dir: &str, object: &str, pin: &str| -> Vec<String> {
+        let file = |name: &str| {
+            if dir.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{dir}/{name}")
+            }
+        };
+        vec![
+            "--index".into(),
+            file("index.txt"),
+            "--ca".into(),
+            file("issuer.pem"),
+            "--signer-cert".into(),
+            file("signer.pem"),
+            "--signer-key".into(),
+            format!("pkcs11:token=mailstaple-test;object={object}"),
+            "--pkcs11-module".into(),
+            module.clone(),
+            "--pkcs11-pin-file".into(),
+            pin.into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--timeout".into(),
+            "2s".into(),
+            "--now".into(),
+            now_arg(),
+        ]
+    };
+    let env_vars = [("SOFTHSM2_CONF", conf.as_path())];
+
+    // Refused at start, naming the problem.
+    for (object, pin, message) in [
+        ("ocsp-p256", "wrong-pin.txt", "C_Login"),
+        (
+            "no-such-key",
+            "pin.txt",
+            "no private key in the token matches",
+        ),
+        ("ocsp-rsa", "pin.txt", "PKCS#11: C_Sign"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_mailstaple"))
+            .arg("respond")
+            .args(args("", object, pin))
+            .envs(env_vars)
+            .current_dir(env.dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{object}: {stderr}");
+        assert!(stderr.contains(message), "{object}: {stderr}");
+    }
+
+    // RSA in the token: openssl ocsp verifies the answer.
+    let daemon = Daemon::start_with_env(
+        env.dir.path(),
+        &args("rsa", "ocsp-rsa", "pin.txt"),
+        &env_vars,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let url = daemon.url();
+    let rsa_dir = Env {
+        dir: tempfile::tempdir_in(env.dir.path()).unwrap(),
+    };
+    rsa.write_pem_files(rsa_dir.dir.path()).unwrap();
+    let (stdout, stderr) = openssl_ocsp(&rsa_dir, &["-url", &url, "-cert", "leaf.pem"]);
+    assert_verified(&stderr, true);
+    assert!(stdout.contains("leaf.pem: good"), "{stdout}");
+    assert_eq!(daemon.stop(), 0);
+
+    // ECDSA P-256 in the token: openssl ocsp, then the hostile load.
+    let daemon =
+        Daemon::start_with_env(env.dir.path(), &args("", "ocsp-p256", "pin.txt"), &env_vars)
+            .unwrap_or_else(|e| panic!("{e}"));
+    let url = daemon.url();
+    let (stdout, stderr) = openssl_ocsp(
+        &env,
+        &["-url", &url, "-cert", "leaf.pem", "-cert", "other_leaf.pem"],
+    );
+    assert_verified(&stderr, true);
+    assert!(stdout.contains("leaf.pem: good"), "{stdout}");
+    assert!(stdout.contains("other_leaf.pem: revoked"), "{stdout}");
+    hostile_load(daemon);
 }
