@@ -4,9 +4,11 @@
 //! OpenSSL 3.0's responder cannot be bound to one address: `-port` (like `-url`) listens on every
 //! interface. It lives only for the test, and the fetcher talks to it over 127.0.0.1.
 //!
-//! The responder stamps thisUpdate with the real clock, which tests must not read; so the test
-//! first asks it once, reads that answer's thisUpdate, and verifies at that instant (later
-//! answers are seconds newer, well inside the 300 s skew).
+//! The responder stamps thisUpdate and producedAt with its clock, so it runs under libfaketime
+//! with the clock starting at the test PKI's NOW (while the test certificates are valid: a
+//! proof produced after the leaf's notAfter is refused); the test first asks it once, reads that
+//! answer's thisUpdate, and verifies at that instant (later answers are seconds newer, well
+//! inside the 300 s skew). The tests read no clock themselves.
 //!
 //! If `openssl` is missing the tests print "skipped: openssl not installed" and pass, unless
 //! `MAILSTAPLE_REQUIRE_PEERS=1`, in which case they fail.
@@ -29,16 +31,25 @@ use mailstaple_testpki::{KeyAlg, Pki};
 use rustls_pki_types::UnixTime;
 
 fn openssl_available() -> bool {
-    match Command::new("openssl").arg("version").output() {
-        Ok(o) if o.status.success() => true,
-        _ => {
-            if std::env::var("MAILSTAPLE_REQUIRE_PEERS").as_deref() == Ok("1") {
-                panic!("openssl is not installed and MAILSTAPLE_REQUIRE_PEERS=1");
+    for (program, arg) in [("openssl", "version"), ("faketime", "--version")] {
+        match Command::new(program).arg(arg).output() {
+            Ok(o) if o.status.success() => {}
+            _ => {
+                if std::env::var("MAILSTAPLE_REQUIRE_PEERS").as_deref() == Ok("1") {
+                    panic!("{program} is not installed and MAILSTAPLE_REQUIRE_PEERS=1");
+                }
+                eprintln!("skipped: {program} not installed");
+                return false;
             }
-            eprintln!("skipped: openssl not installed");
-            false
         }
     }
+    true
+}
+
+/// `@YYYY-MM-DD hh:mm:ss` for libfaketime: the clock starts at the test PKI's NOW and runs.
+fn faketime_start() -> String {
+    let at = mailstaple_ocsp::Time::from_unix(mailstaple_testpki::NOW as i64).to_string();
+    format!("@{}", at.trim_end_matches('Z').replace('T', " "))
 }
 
 struct Server {
@@ -64,8 +75,10 @@ fn start(dir: &Path) -> Server {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new("openssl")
+    let mut child = Command::new("faketime")
         .current_dir(dir)
+        .env("TZ", "UTC")
+        .args(["-f", &faketime_start(), "openssl"])
         .args(["ocsp", "-index", "index.txt", "-port", &port.to_string()])
         .args([
             "-rsigner",
@@ -164,16 +177,20 @@ fn good_revoked_unknown_by_get_and_post() {
         )
         .unwrap();
 
-        // The test leaf expired (NOW+90d) before the responder's clock: the window is cut at
-        // the leaf's notAfter, here to nothing, so the proof is always due for a refresh.
+        // The responder says ten years (-ndays 3650); the window is cut at the leaf's notAfter
+        // (NOW+90d), and the proof is fresh: a second run fetches nothing, a forced one does.
         let leaf_end = mailstaple_ocsp::CertView::parse(&pki.leaf.der)
             .unwrap()
             .not_after
             .unix();
         let v = checked.validity();
-        assert_eq!(v.end, v.this_update.max(leaf_end));
+        assert_eq!(v.end, leaf_end);
         assert!(matches!(
             one_shot(&good, &opts, now, None, false).unwrap(),
+            OneShot::StillFresh(_)
+        ));
+        assert!(matches!(
+            one_shot(&good, &opts, now, None, true).unwrap(),
             OneShot::Installed(_)
         ));
 
