@@ -243,6 +243,24 @@ fn check_server(file: &File, findings: &mut Findings) -> Vec<PathBuf> {
         .iter()
         .filter_map(|e| e.out.as_ref().map(|o| PathBuf::from(&o.value)))
         .collect();
+    let selection = s
+        .fetch
+        .as_ref()
+        .map_or(crate::FetchSelection::All, |f| f.value.clone());
+    if let Some(v) = &s.fetch {
+        let items = split_list(&cert_value.value);
+        for file in v.value.files() {
+            if !items.contains(&file) {
+                findings.error(
+                    v.line,
+                    format!(
+                        "[server] fetch: {file} is not a tls_certificate item (write the files \
+                         of tls_certificate whose proofs serve should fetch, or true or false)"
+                    ),
+                );
+            }
+        }
+    }
     let errors_before = findings.0.len();
     let mut served = Vec::new();
     for f in &files {
@@ -269,23 +287,27 @@ fn check_server(file: &File, findings: &mut Findings) -> Vec<PathBuf> {
         served.push(ocsp.path.clone());
         let line = s.tls_ocsp_file.as_ref().map_or(0, |v| v.line);
         if !fetched.contains(&ocsp.path) {
-            if !ocsp.path.exists() {
-                findings.warning(
-                    line,
-                    format!(
-                        "[server] tls_ocsp_file: {} does not exist yet and no [[fetch.certificate]] \
-                         entry writes it: nothing will be stapled for {}",
-                        ocsp.path.display(),
-                        f.certificate.display()
-                    ),
-                );
-            }
             let urls = cert.as_deref().and_then(|der| {
                 CertView::parse(der)
                     .ok()
                     .and_then(|v| v.ocsp_urls().ok())
                     .map(|u| u.len())
             });
+            let der = ocsp.format == mailstaple_server::OcspFormat::Der;
+            // `serve` fetches it itself (the `fetch` option, true by default).
+            let self_fetched = der && urls.unwrap_or(0) > 0 && selection.includes(&f.certificate);
+            if !ocsp.path.exists() && !self_fetched {
+                findings.warning(
+                    line,
+                    format!(
+                        "[server] tls_ocsp_file: {} does not exist yet and neither serve (fetch) \
+                         nor a [[fetch.certificate]] entry writes it: nothing will be stapled for \
+                         {}",
+                        ocsp.path.display(),
+                        f.certificate.display()
+                    ),
+                );
+            }
             if urls == Some(0) {
                 findings.note(
                     line,

@@ -60,7 +60,7 @@ pub fn render(file: &File) -> String {
         t
     };
     let s = &file.server;
-    let server = strings(&[
+    let mut server = strings(&[
         ("listen", &s.listen),
         ("hostname", &s.hostname),
         ("spool", &s.spool),
@@ -80,9 +80,16 @@ pub fn render(file: &File) -> String {
     for (name, list) in &file.hostlists {
         hostlists.insert(name.clone(), T::String(list.value.clone()));
     }
+    if let Some(v) = &s.fetch {
+        let value = match &v.value {
+            crate::FetchSelection::All => T::Boolean(true),
+            crate::FetchSelection::None => T::Boolean(false),
+            crate::FetchSelection::Certificates(list) => T::String(list.clone()),
+        };
+        server.insert("fetch".to_owned(), value);
+    }
     let f = &file.fetch;
     let mut fetch = strings(&[("status", &f.status)]);
-    let mut server = server;
     for (name, value) in [
         ("smtp_accept_max", &s.smtp_accept_max),
         ("smtp_accept_max_per_host", &s.smtp_accept_max_per_host),

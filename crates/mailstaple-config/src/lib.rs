@@ -18,6 +18,7 @@
 //! smtp_accept_max_per_host = 20                # from one address (0: no limit)
 //! smtp_receive_timeout = "5m"                  # per command or data chunk
 //! data_line_limit = 8192                       # mailstaple's own: longest message line
+//! fetch = true             # serve keeps its own proofs fresh (false, or a list of certificates)
 //! [client]                 # mailstaple send
 //! hosts_require_ocsp = "+secure_relays"
 //! hosts_request_ocsp = "*"
@@ -69,8 +70,8 @@ use std::path::{Path, PathBuf};
 pub use check::check;
 pub use error::Error;
 pub use parse::{
-    Client, Fetch, FetchCertificate, FetchEntry, File, Finding, Findings, Server, Severity, Value,
-    exim_time, parse,
+    Client, Fetch, FetchCertificate, FetchEntry, FetchSelection, File, Finding, Findings, Server,
+    Severity, Value, exim_time, parse,
 };
 
 /// A configuration file that [`load`] accepted: its settings, and the warnings and notes found

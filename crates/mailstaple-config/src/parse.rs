@@ -19,6 +19,7 @@ pub(crate) const SERVER_OPTIONS: &[&str] = &[
     "smtp_accept_max_per_host",
     "smtp_receive_timeout",
     "data_line_limit",
+    "fetch",
 ];
 /// Options of `[client]`.
 pub(crate) const CLIENT_OPTIONS: &[&str] = &[
@@ -97,6 +98,51 @@ pub struct Server {
     pub smtp_receive_timeout: Option<Value<u64>>,
     /// mailstaple's own: the longest message line accepted, in octets with CRLF.
     pub data_line_limit: Option<Value<u64>>,
+    /// mailstaple's own: which certificates' proofs `serve` fetches itself (default: all).
+    pub fetch: Option<Value<FetchSelection>>,
+}
+
+/// `[server] fetch`: the certificates whose `tls_ocsp_file` `serve` keeps fresh itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchSelection {
+    /// `true` (the default): every certificate with a proof file and a responder.
+    All,
+    /// `false`: none (another fetcher, such as `fetch --daemon`, writes the files).
+    None,
+    /// An Exim list of certificate files, items of `tls_certificate`: only those (the list as
+    /// written; [`FetchSelection::files`] splits it).
+    Certificates(String),
+}
+
+impl FetchSelection {
+    /// Whether the certificate file `certificate` is selected.
+    pub fn includes(&self, certificate: &Path) -> bool {
+        match self {
+            FetchSelection::All => true,
+            FetchSelection::None => false,
+            FetchSelection::Certificates(_) => {
+                self.files().iter().any(|f| Path::new(f) == certificate)
+            }
+        }
+    }
+
+    /// The certificate files of a list (none for `true` and `false`).
+    pub fn files(&self) -> Vec<String> {
+        match self {
+            FetchSelection::Certificates(list) => mailstaple_hostlist::split_list(list),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Parses `true`, `false` or an Exim list of certificate files (the flag's syntax).
+    pub fn parse(text: &str) -> Self {
+        match text.trim() {
+            "true" | "yes" => FetchSelection::All,
+            "false" | "no" => FetchSelection::None,
+            _ => FetchSelection::Certificates(text.to_owned()),
+        }
+    }
 }
 
 /// `[client]`: `mailstaple send`.
@@ -536,6 +582,22 @@ pub fn parse(text: &str) -> (File, Findings) {
                     };
                     if let Some((slot, value)) = number {
                         *slot = Some(Value::new(value?, line));
+                        return Ok(());
+                    }
+                    if k == "fetch" {
+                        let selection = match (raw.as_bool(), raw.as_str()) {
+                            (Some(true), _) => FetchSelection::All,
+                            (Some(false), _) => FetchSelection::None,
+                            (None, Some(list)) => FetchSelection::Certificates(list.to_owned()),
+                            _ => {
+                                return Err(format!(
+                                    "expected true, false or a list of tls_certificate files, \
+                                     not a TOML {}",
+                                    raw.type_str()
+                                ));
+                            }
+                        };
+                        s.fetch = Some(Value::new(selection, line));
                         return Ok(());
                     }
                     let slot = match k {

@@ -36,25 +36,47 @@ impl Target {
         }
     }
 
-    /// Reads the certificate and issuer files (PEM, whose first `CERTIFICATE` block is used, or
-    /// DER) and checks that both decode.
+    /// Reads the certificate file (DER, or PEM whose first `CERTIFICATE` block is used: a chain
+    /// file, leaf first, works) and the issuer file, and checks that they decode.
+    ///
+    /// The issuer file may hold several certificates (a chain file, the same as `cert`, or a
+    /// bundle of issuers, as `tls_ocsp_issuer`): the first whose subject is the certificate's
+    /// issuer is used, and the first certificate when none is.
     pub fn load(
         cert: &Path,
         issuer: &Path,
         out: PathBuf,
         url: Option<String>,
     ) -> Result<Self, Error> {
-        let read = |p: &Path| -> Result<Vec<u8>, Error> {
+        let read_all = |p: &Path| -> Result<Vec<Vec<u8>>, Error> {
             let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
-            let der = mailstaple_ocsp::pem::der_or_pem(&bytes, &["CERTIFICATE"])
-                .map_err(|e| Error::BadInput(format!("{}: {e}", p.display())))?
-                .into_owned();
-            CertView::parse(&der).map_err(|e| Error::BadInput(format!("{}: {e}", p.display())))?;
-            Ok(der)
+            let bad = |e: &dyn std::fmt::Display| Error::BadInput(format!("{}: {e}", p.display()));
+            let all = if mailstaple_ocsp::pem::is_pem(&bytes) {
+                mailstaple_ocsp::pem::all_blocks(&bytes, "CERTIFICATE").map_err(|e| bad(&e))?
+            } else {
+                vec![bytes]
+            };
+            if all.is_empty() {
+                return Err(bad(&"no CERTIFICATE block"));
+            }
+            for der in &all {
+                CertView::parse(der).map_err(|e| bad(&e))?;
+            }
+            Ok(all)
         };
+        let cert = read_all(cert)?.into_iter().next().unwrap_or_default();
+        let wanted = CertView::parse(&cert)
+            .map(|v| v.issuer.to_vec())
+            .unwrap_or_default();
+        let issuers = read_all(issuer)?;
+        let pick = issuers
+            .iter()
+            .position(|der| CertView::parse(der).is_ok_and(|v| v.subject == wanted.as_slice()))
+            .unwrap_or(0);
+        let issuer = issuers.into_iter().nth(pick).unwrap_or_default();
         Ok(Target {
-            cert: read(cert)?,
-            issuer: read(issuer)?,
+            cert,
+            issuer,
             out,
             url,
         })

@@ -360,10 +360,6 @@ fn daemon(args: &FetchArgs) -> i32 {
             daemon_settings(&path, connect_timeout, timeout, max_body).map_err(|e| format!("{e:#}"))
         })
     };
-    let seed = match crate::random_bytes::<8>() {
-        Ok(b) => u64::from_le_bytes(b),
-        Err(e) => return crate::usage_error(&e),
-    };
     let fixed = args.now.map(Time::unix);
     let clock: mailstaple_fetch::daemon::Clock = Arc::new(move || {
         fixed.unwrap_or_else(|| {
@@ -380,9 +376,10 @@ fn daemon(args: &FetchArgs) -> i32 {
         };
         eprintln!("mailstaple fetch: {tag}{msg}");
     });
-    let mut env = DaemonEnv::new(clock, seed, log);
-    env.proxy = env_var(&["http_proxy", "HTTP_PROXY"]);
-    env.no_proxy = no_proxy();
+    let env = match fetcher_env(clock, log) {
+        Ok(env) => env,
+        Err(e) => return crate::usage_error(&e),
+    };
     eprintln!(
         "mailstaple fetch: daemon started with {} certificates",
         config.entries.len()
@@ -471,6 +468,23 @@ fn daemon_settings(
     max_body: usize,
 ) -> anyhow::Result<DaemonConfig> {
     let file = crate::config::load(path, "fetch")?;
+    let mut config = fetcher_settings(&file, connect_timeout, timeout, max_body);
+    config.entries = file
+        .fetch_certificates()
+        .into_iter()
+        .map(|c| EntryConfig::new(c.name, c.cert, c.issuer, c.out, c.url))
+        .collect();
+    Ok(config)
+}
+
+/// The `[fetch]` settings of a file (over the given defaults), without certificates: shared by
+/// the daemon and `serve`'s own fetcher.
+pub(crate) fn fetcher_settings(
+    file: &mailstaple_config::File,
+    connect_timeout: u64,
+    timeout: u64,
+    max_body: usize,
+) -> DaemonConfig {
     let f = &file.fetch;
     let mut config = DaemonConfig::default();
     let secs = |v: &Option<mailstaple_config::Value<u64>>, default: u64| {
@@ -486,12 +500,20 @@ fn daemon_settings(
         config.schedule.max_concurrent = usize::try_from(c.value).unwrap_or(usize::MAX);
     }
     config.status_file = file.fetch_status_file().map(Path::to_path_buf);
-    config.entries = file
-        .fetch_certificates()
-        .into_iter()
-        .map(|c| EntryConfig::new(c.name, c.cert, c.issuer, c.out, c.url))
-        .collect();
-    Ok(config)
+    config
+}
+
+/// The fetcher's environment: `clock`, a random jitter seed, the proxy from the environment,
+/// and `log` for its messages. Signal handling is left to the caller.
+pub(crate) fn fetcher_env(
+    clock: mailstaple_fetch::daemon::Clock,
+    log: mailstaple_fetch::daemon::LogSink,
+) -> anyhow::Result<DaemonEnv> {
+    let seed = u64::from_le_bytes(crate::random_bytes::<8>()?);
+    let mut env = DaemonEnv::new(clock, seed, log);
+    env.proxy = env_var(&["http_proxy", "HTTP_PROXY"]);
+    env.no_proxy = no_proxy();
+    Ok(env)
 }
 
 /// What `fetch --daemon --config FILE` does before it starts: the daemon's configuration read,

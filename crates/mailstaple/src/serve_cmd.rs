@@ -3,11 +3,16 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow};
+use mailstaple_config::FetchSelection;
+use mailstaple_fetch::Target;
+use mailstaple_fetch::daemon::{DaemonConfig, DaemonEnv, EntryConfig, Level};
 use mailstaple_ocsp::Time;
-use mailstaple_server::{Config, DEFAULT_POLL_INTERVAL, Options, StapleProvider, TlsInOcsp};
+use mailstaple_server::{
+    Config, DEFAULT_POLL_INTERVAL, OcspFormat, Options, StapleProvider, TlsInOcsp,
+};
 use mailstaple_smtp::net::{ServerOptions, ServerTls, TlsReporter, serve};
 use mailstaple_smtp::spool::Spool;
 use rustls::pki_types::UnixTime;
@@ -72,9 +77,21 @@ pub(crate) struct ServeArgs {
     /// refused with 500 5.5.2 [default: 8192].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1000..=1_048_576))]
     data_line_limit: Option<u64>,
+    /// Whose proofs `serve` fetches itself: `true` (every certificate whose `tls_ocsp_file`
+    /// item is a DER file and which names an OCSP responder, or has a `[[fetch.certificate]]`
+    /// entry writing that file), `false` (another fetcher writes them), or an Exim list of
+    /// `tls_certificate` files [default: true].
+    #[arg(long, value_name = "true|false|LIST")]
+    fetch: Option<String>,
     /// Judge proofs at this time instead of the clock (RFC 3339 or seconds).
     #[arg(long, hide = true, value_parser = crate::input::parse_time)]
     now: Option<Time>,
+    /// Start the clock at this time and let it run (RFC 3339 or seconds); for tests.
+    #[arg(long, hide = true, value_parser = crate::input::parse_time, conflicts_with = "now")]
+    clock_start: Option<Time>,
+    /// The configuration file, as loaded (its `[fetch]` settings and entries).
+    #[arg(skip)]
+    file: Box<mailstaple_config::File>,
 }
 
 /// The staple provider as the SMTP server's TLS source: one configuration per connection, so the
@@ -109,7 +126,11 @@ pub(crate) fn run(mut args: ServeArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return crate::usage_error(&e),
     };
-    let (options, provider) = prepared;
+    let Prepared {
+        options,
+        provider,
+        fetcher,
+    } = prepared;
     let _watcher = match provider
         .as_ref()
         .map(|p| p.watch(DEFAULT_POLL_INTERVAL))
@@ -140,7 +161,23 @@ pub(crate) fn run(mut args: ServeArgs) -> i32 {
             "listening on {addr}; STARTTLS {}",
             if options.tls.is_some() { "on" } else { "off" }
         );
+        let fetching = fetcher.map(|(config, env)| {
+            log::info!(
+                "keeping the proofs of {} certificate(s) fresh itself: {}",
+                config.entries.len(),
+                config
+                    .entries
+                    .iter()
+                    .map(|e| format!("{} into {}", e.name, e.out.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            tokio::spawn(mailstaple_fetch::daemon::run(config, None, env))
+        });
         serve(listener, options, shutdown_signal()).await;
+        if let Some(task) = fetching {
+            task.abort();
+        }
         log::info!("stopped");
         0
     })
@@ -172,6 +209,7 @@ fn apply_config(args: &mut ServeArgs) -> Result<()> {
         return Ok(());
     };
     let file = crate::config::load(path, "serve")?;
+    *args.file = file.clone();
     let s = file.server;
     let value = |v: Option<mailstaple_config::Value>| v.map(|v| v.value);
     if args.listen.is_none()
@@ -200,6 +238,13 @@ fn apply_config(args: &mut ServeArgs) -> Result<()> {
     }
     if args.data_line_limit.is_none() {
         args.data_line_limit = number(s.data_line_limit);
+    }
+    if args.fetch.is_none() {
+        args.fetch = s.fetch.map(|f| match f.value {
+            mailstaple_config::FetchSelection::All => "true".to_owned(),
+            mailstaple_config::FetchSelection::None => "false".to_owned(),
+            other => other.files().join(" : "),
+        });
     }
     for (flag, from_file) in [
         (&mut args.tls_certificate, s.tls_certificate),
@@ -238,7 +283,129 @@ fn limits(args: &ServeArgs, mut options: ServerOptions) -> ServerOptions {
     options
 }
 
-fn prepare(args: &ServeArgs) -> Result<(ServerOptions, Option<Arc<StapleProvider>>)> {
+/// What `run` needs: the server's options, its staple provider, and its own fetcher (the
+/// configuration and environment of `mailstaple_fetch::daemon::run`) when it fetches any proof.
+struct Prepared {
+    options: ServerOptions,
+    provider: Option<Arc<StapleProvider>>,
+    fetcher: Option<(DaemonConfig, DaemonEnv)>,
+}
+
+/// The clock of `serve`: the system's, fixed at `--now`, or running from `--clock-start`.
+fn clock(args: &ServeArgs) -> mailstaple_fetch::daemon::Clock {
+    let system = || {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    };
+    match (args.now, args.clock_start) {
+        (Some(t), _) => {
+            let fixed = t.unix();
+            Arc::new(move || fixed)
+        }
+        (None, Some(t)) => {
+            let (start, at) = (t.unix(), std::time::Instant::now());
+            Arc::new(move || {
+                start.saturating_add(i64::try_from(at.elapsed().as_secs()).unwrap_or(i64::MAX))
+            })
+        }
+        (None, None) => Arc::new(system),
+    }
+}
+
+/// The fetcher entries of the certificates `serve` keeps fresh itself (see `--fetch`): each
+/// DER `tls_ocsp_file` item of a selected certificate, with the `[[fetch.certificate]]` entry
+/// that writes the same file if there is one, else the certificate file (its chain) or
+/// `tls_ocsp_issuer` as the issuer and its own responder URL. A certificate naming no responder
+/// is left out with one line of log, as one with a PEM proof file (the fetcher writes DER).
+fn self_fetch_entries(args: &ServeArgs, config: &Config) -> Vec<EntryConfig> {
+    let selection = args
+        .fetch
+        .as_deref()
+        .map_or(FetchSelection::All, FetchSelection::parse);
+    if selection == FetchSelection::None {
+        return Vec::new();
+    }
+    let names: Vec<Option<&str>> = if config.depends_on_sni() {
+        std::iter::once(None)
+            .chain(args.sni_names.iter().map(|n| Some(n.as_str())))
+            .collect()
+    } else {
+        vec![None]
+    };
+    let from_file = args.file.fetch_certificates();
+    let mut entries: Vec<EntryConfig> = Vec::new();
+    for sni in names {
+        let Ok(files) = config.files(sni) else {
+            continue;
+        };
+        for f in files {
+            let Some(ocsp) = &f.ocsp else { continue };
+            if !selection.includes(&f.certificate) || entries.iter().any(|e| e.out == ocsp.path) {
+                continue;
+            }
+            if ocsp.format != OcspFormat::Der {
+                log::info!(
+                    "not fetching the proof of {} myself: its tls_ocsp_file {} is PEM and the \
+                     fetcher writes DER",
+                    f.certificate.display(),
+                    ocsp.path.display()
+                );
+                continue;
+            }
+            if let Some(c) = from_file.iter().find(|c| c.out == ocsp.path) {
+                entries.push(EntryConfig::new(
+                    c.name.clone(),
+                    c.cert.clone(),
+                    c.issuer.clone(),
+                    c.out.clone(),
+                    c.url.clone(),
+                ));
+                continue;
+            }
+            let issuer = f
+                .issuer_file
+                .clone()
+                .unwrap_or_else(|| f.certificate.clone());
+            match Target::load(&f.certificate, &issuer, ocsp.path.clone(), None)
+                .and_then(|t| t.responder_url())
+            {
+                Ok(_) => {}
+                Err(mailstaple_fetch::Error::NoOcspUrl) => {
+                    log::info!(
+                        "not fetching a proof for {}: it names no OCSP responder (usual since \
+                         public CAs retired OCSP); its proof in {} must come from elsewhere",
+                        f.certificate.display(),
+                        ocsp.path.display()
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    log::warn!("not fetching a proof for {}: {e}", f.certificate.display());
+                    continue;
+                }
+            }
+            let stem = f.certificate.file_stem().map_or_else(
+                || format!("certificate {}", f.index),
+                |s| s.to_string_lossy().into_owned(),
+            );
+            let name = match sni {
+                Some(n) => format!("{stem} ({n})"),
+                None => stem,
+            };
+            entries.push(EntryConfig::new(
+                name,
+                f.certificate.clone(),
+                issuer,
+                ocsp.path.clone(),
+                None,
+            ));
+        }
+    }
+    entries
+}
+
+fn prepare(args: &ServeArgs) -> Result<Prepared> {
     let spool_dir = args.spool.clone().unwrap_or_else(|| PathBuf::from("spool"));
     let spool = Arc::new(
         Spool::open(&spool_dir)
@@ -253,10 +420,11 @@ fn prepare(args: &ServeArgs) -> Result<(ServerOptions, Option<Arc<StapleProvider
         if args.tls_privatekey.is_some() || args.tls_ocsp_file.is_some() {
             anyhow::bail!("tls_privatekey and tls_ocsp_file need tls_certificate");
         }
-        return Ok((
-            limits(args, ServerOptions::new(hostname, spool, None)),
-            None,
-        ));
+        return Ok(Prepared {
+            options: limits(args, ServerOptions::new(hostname, spool, None)),
+            provider: None,
+            fetcher: None,
+        });
     };
     let mut opts = Options::new();
     opts.set("tls_certificate", cert)
@@ -272,21 +440,21 @@ fn prepare(args: &ServeArgs) -> Result<(ServerOptions, Option<Arc<StapleProvider
     }
     let config = Config::new(&opts).map_err(|e| anyhow!("{e}"))?;
     let crypto = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let provider = match args.now {
-        Some(t) => {
-            let fixed = UnixTime::since_unix_epoch(Duration::from_secs(
-                u64::try_from(t.unix()).unwrap_or(0),
-            ));
-            StapleProvider::builder(config, move || fixed)
-        }
-        None => StapleProvider::builder(config, UnixTime::now),
-    }
+    let now = clock(args);
+    let entries = self_fetch_entries(args, &config);
+    let provider_clock = Arc::clone(&now);
+    let provider = StapleProvider::builder(config, move || {
+        UnixTime::since_unix_epoch(Duration::from_secs(
+            u64::try_from(provider_clock()).unwrap_or(0),
+        ))
+    })
     .sni_names(args.sni_names.iter().cloned())
     .crypto_provider(crypto.clone())
     .build()
     .map_err(|e| anyhow!("{e}"))?;
+    let at = now();
     for status in provider.status() {
-        log::info!("{status:?}");
+        log::info!("{}", describe(&status, at));
     }
     let template = rustls::ServerConfig::builder_with_provider(crypto)
         .with_safe_default_protocol_versions()
@@ -297,10 +465,25 @@ fn prepare(args: &ServeArgs) -> Result<(ServerOptions, Option<Arc<StapleProvider
         provider: provider.clone(),
         template,
     });
-    Ok((
-        limits(args, ServerOptions::new(hostname, spool, Some(tls))),
-        Some(provider),
-    ))
+    let fetcher = if entries.is_empty() {
+        None
+    } else {
+        let mut config = crate::fetch_cmd::fetcher_settings(&args.file, 10, 30, 65536);
+        config.entries = entries;
+        let log: mailstaple_fetch::daemon::LogSink = Arc::new(|level, msg: &str| match level {
+            Level::Info => log::info!("fetch: {msg}"),
+            Level::Warn => log::warn!("fetch: {msg}"),
+            _ => log::error!("fetch: {msg}"),
+        });
+        let mut env = crate::fetch_cmd::fetcher_env(now, log)?;
+        env.signals = false;
+        Some((config, env))
+    };
+    Ok(Prepared {
+        options: limits(args, ServerOptions::new(hostname, spool, Some(tls))),
+        provider: Some(provider),
+        fetcher,
+    })
 }
 
 /// What `run` does with `--config FILE` before it listens: the file applied and everything it
@@ -321,8 +504,73 @@ pub(crate) fn accepts(config: &std::path::Path) -> Result<()> {
         smtp_accept_max_per_host: None,
         smtp_receive_timeout: None,
         data_line_limit: None,
+        fetch: None,
         now: None,
+        clock_start: None,
+        file: Box::default(),
     };
     apply_config(&mut args)?;
     prepare(&args).map(|_| ())
+}
+
+/// A duration in words: `3d4h`, `2h5m`, `4m10s`.
+pub(crate) fn span(secs: i64) -> String {
+    let secs = secs.max(0);
+    if secs >= 86_400 {
+        format!("{}d{}h", secs / 86_400, secs % 86_400 / 3_600)
+    } else if secs >= 3_600 {
+        format!("{}h{}m", secs / 3_600, secs % 3_600 / 60)
+    } else {
+        format!("{}m{}s", secs / 60, secs % 60)
+    }
+}
+
+/// One certificate's stapling as a sentence, with readable times (`now` in seconds).
+pub(crate) fn describe(s: &mailstaple_server::CertificateStatus, now: i64) -> String {
+    use mailstaple_server::StapleState;
+    let sni = s
+        .sni
+        .as_deref()
+        .map(|n| format!(" for SNI {n:?}"))
+        .unwrap_or_default();
+    let must = if s.must_staple { ", must-staple" } else { "" };
+    let who = format!(
+        "certificate {} (\"{}\", serial {}{must}){sni}",
+        s.certificate_file.display(),
+        s.subject,
+        s.serial
+    );
+    let file = s
+        .ocsp_file
+        .as_ref()
+        .map_or_else(|| "-".to_owned(), |p| p.display().to_string());
+    match &s.state {
+        StapleState::Serving => match &s.proof {
+            Some(p) => format!(
+                "{who}: stapling the proof in {file}: good, thisUpdate {}, valid until {} ({} left)",
+                p.this_update,
+                p.effective_expiry,
+                span(p.effective_expiry.unix().saturating_sub(now))
+            ),
+            None => format!("{who}: stapling the proof in {file}"),
+        },
+        StapleState::NotConfigured => {
+            format!("{who}: no tls_ocsp_file item for it, so nothing is stapled")
+        }
+        StapleState::NoValidProof => format!(
+            "{who}: no valid proof in {file} yet{}; nothing is stapled until one is installed",
+            s.last_rejection
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+        StapleState::NotCurrent { reason } => format!(
+            "{who}: the proof in {file} is no longer current ({reason}); nothing is stapled"
+        ),
+        StapleState::Revoked { time, reason } => format!(
+            "{who}: REVOKED at {time}{} according to the proof in {file}; nothing is stapled",
+            reason.map(|r| format!(" ({r})")).unwrap_or_default()
+        ),
+        other => format!("{who}: {other:?}"),
+    }
 }

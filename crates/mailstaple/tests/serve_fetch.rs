@@ -1,0 +1,325 @@
+//! Issue 14: `mailstaple serve` keeps its own proofs fresh, against `mailstaple respond` on
+//! loopback, with no fetch configuration at all (the certificate's AIA URL and a writable
+//! `tls_ocsp_file` path): it staples within seconds of start, stops stapling at the refresh after
+//! the responder revokes the certificate, and keeps the previous good proof while the responder
+//! is down. `openssl s_client -status` is the client that looks.
+//!
+//! Both processes run on clocks that start at the test PKI's instant and advance (the hidden
+//! `serve --clock-start` and `respond --now`), with proofs valid for seconds so that refreshes
+//! happen within the test; the tests themselves read no clock beyond measuring waits.
+
+// Test helpers work on the tests' own data: a failure is a test failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mailstaple_testpki::{KeyAlg, NOW, Pki, PkiOptions};
+
+/// The leaf (serial 1001) valid; the same, revoked.
+const GOOD: &str =
+    "V\t260830000000Z\t\t1001\tunknown\t/O=mailstaple test PKI/CN=mail.example.test\n";
+const REVOKED: &str = "R\t260830000000Z\t260601000000Z,keyCompromise\t1001\tunknown\t/O=mailstaple test PKI/CN=mail.example.test\n";
+
+/// Whether `openssl` is there (required under `MAILSTAPLE_REQUIRE_PEERS`).
+fn openssl() -> bool {
+    if Command::new("openssl").arg("version").output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var("MAILSTAPLE_REQUIRE_PEERS").is_err(),
+        "openssl is required but not installed"
+    );
+    eprintln!("skipped: openssl not installed");
+    false
+}
+
+/// A port free now on 127.0.0.1, for the responder whose URL goes into the certificate.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when dropped; its standard error goes to a file.
+struct Proc {
+    child: Child,
+    log: PathBuf,
+    stopped: bool,
+}
+
+impl Proc {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts `mailstaple ARGS` in `dir` and waits for its first line on standard output.
+fn start(dir: &Path, log: &str, args: &[String]) -> (Proc, String) {
+    let log = dir.join(log);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mailstaple"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (
+        Proc {
+            child,
+            log,
+            stopped: false,
+        },
+        line.trim().to_owned(),
+    )
+}
+
+/// A directory with a PKI whose leaf names `http://127.0.0.1:PORT/` as its responder.
+fn setup() -> (tempfile::TempDir, u16) {
+    let port = free_port();
+    let mut opts = PkiOptions::new(KeyAlg::EcdsaP256);
+    opts.ocsp_url = Some(format!("http://127.0.0.1:{port}/"));
+    let pki = Pki::with_options(opts);
+    let dir = tempfile::tempdir().unwrap();
+    pki.write_pem_files(dir.path()).unwrap();
+    std::fs::write(dir.path().join("index.txt"), GOOD).unwrap();
+    (dir, port)
+}
+
+/// `mailstaple respond` on `port`, signing with the issuer itself, proofs valid `validity`.
+fn respond(dir: &Path, port: u16, validity: &str) -> Proc {
+    let args: Vec<String> = [
+        "respond",
+        "--index",
+        "index.txt",
+        "--ca",
+        "issuer.pem",
+        "--signer-key",
+        "issuer.key",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--validity",
+        validity,
+        "--now",
+        &NOW.to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let (proc, line) = start(dir, "respond.log", &args);
+    assert!(
+        line.starts_with("listening on http://"),
+        "{line}: {}",
+        proc.log()
+    );
+    proc
+}
+
+/// `mailstaple serve` with the certificate, its key and a proof file that does not exist yet,
+/// and nothing about fetching: it fetches by default.
+fn serve(dir: &Path, extra: &[&str]) -> (Proc, u16) {
+    let mut args: Vec<String> = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--hostname",
+        "mail.example.test",
+        "--spool",
+        "spool",
+        "--tls-certificate",
+        "chain.pem",
+        "--tls-privatekey",
+        "leaf.key",
+        "--tls-ocsp-file",
+        "leaf.ocsp.der",
+        "--clock-start",
+        &NOW.to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let (proc, line) = start(dir, "serve.log", &args);
+    let port = line
+        .strip_prefix("listening on smtp://127.0.0.1:")
+        .and_then(|r| r.strip_suffix('/'))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{line:?}: {}", proc.log()));
+    (proc, port)
+}
+
+/// What `openssl s_client -status` says about the staple: `Some(true)` for a good one,
+/// `Some(false)` for none.
+fn stapled(port: u16) -> Option<bool> {
+    let out = Command::new("openssl")
+        .args([
+            "s_client",
+            "-starttls",
+            "smtp",
+            "-status",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            "mail.example.test",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("Cert Status: good") {
+        Some(true)
+    } else if text.contains("OCSP response: no response sent") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Waits up to `limit` for `s_client` to see `want`; returns how long it took.
+fn wait_for(port: u16, want: bool, limit: Duration, what: &str, logs: &[&Proc]) -> Duration {
+    let start = Instant::now();
+    loop {
+        if stapled(port) == Some(want) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{what} not within {limit:?}; logs:\n{}",
+            logs.iter()
+                .map(|p| p.log())
+                .collect::<Vec<_>>()
+                .join("\n---\n")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn r14_serve_staples_within_seconds_with_no_fetch_configuration() {
+    if !openssl() {
+        return;
+    }
+    let (dir, port) = setup();
+    let responder = respond(dir.path(), port, "1h");
+    let (server, smtp) = serve(dir.path(), &[]);
+    let took = wait_for(
+        smtp,
+        true,
+        Duration::from_secs(5),
+        "a good staple",
+        &[&server, &responder],
+    );
+    eprintln!("stapled {took:?} after start");
+    assert!(dir.path().join("leaf.ocsp.der").exists());
+    let log = server.log();
+    assert!(
+        log.contains("keeping the proofs of 1 certificate(s) fresh itself"),
+        "{log}"
+    );
+    // The start-up status is a sentence with readable times, not a Debug dump.
+    assert!(log.contains("no valid proof in leaf.ocsp.der yet"), "{log}");
+    assert!(!log.contains("CertificateStatus {"), "{log}");
+
+    // --fetch false: nothing fetched, nothing stapled.
+    let other = tempfile::tempdir().unwrap();
+    for f in ["chain.pem", "leaf.key"] {
+        std::fs::copy(dir.path().join(f), other.path().join(f)).unwrap();
+    }
+    let (quiet, smtp) = serve(other.path(), &["--fetch", "false"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(stapled(smtp), Some(false), "{}", quiet.log());
+    assert!(!other.path().join("leaf.ocsp.der").exists());
+}
+
+#[test]
+fn r14_a_revocation_stops_the_staple_at_the_next_refresh() {
+    if !openssl() {
+        return;
+    }
+    let (dir, port) = setup();
+    // Six-second proofs: refreshed about every three seconds.
+    let responder = respond(dir.path(), port, "6s");
+    let (server, smtp) = serve(dir.path(), &[]);
+    wait_for(
+        smtp,
+        true,
+        Duration::from_secs(5),
+        "a good staple",
+        &[&server, &responder],
+    );
+    std::fs::write(dir.path().join("index.txt"), REVOKED).unwrap();
+    let took = wait_for(
+        smtp,
+        false,
+        Duration::from_secs(15),
+        "the end of stapling after the revocation",
+        &[&server, &responder],
+    );
+    eprintln!("stopped stapling {took:?} after the revocation");
+    let log = server.log();
+    eprintln!("{log}");
+    assert!(log.contains("revoked") || log.contains("REVOKED"), "{log}");
+}
+
+#[test]
+fn r14_the_previous_proof_stays_while_the_responder_is_down() {
+    if !openssl() {
+        return;
+    }
+    let (dir, port) = setup();
+    // Ten-second proofs: the first refresh falls about five seconds after the install.
+    let mut responder = respond(dir.path(), port, "10s");
+    let (server, smtp) = serve(dir.path(), &[]);
+    wait_for(
+        smtp,
+        true,
+        Duration::from_secs(5),
+        "a good staple",
+        &[&server, &responder],
+    );
+    let installed = std::fs::read(dir.path().join("leaf.ocsp.der")).unwrap();
+    responder.stop();
+    // Wait for the failed refresh, then look again: the same proof, still stapled.
+    let start = Instant::now();
+    while !server.log().contains("fetch failed") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no refresh attempt: {}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(stapled(smtp), Some(true), "{}", server.log());
+    assert_eq!(
+        std::fs::read(dir.path().join("leaf.ocsp.der")).unwrap(),
+        installed
+    );
+}
