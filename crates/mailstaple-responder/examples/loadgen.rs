@@ -2,13 +2,14 @@
 //! with `openssl ocsp -port` under the same client load. Loopback use only.
 //!
 //! ```text
-//! cargo run --release -p mailstaple-responder --example loadgen -- setup DIR
+//! cargo run --release -p mailstaple-responder --example loadgen -- setup DIR [SERIALS]
 //! cargo run --release -p mailstaple-responder --example loadgen -- \
 //!     ADDR REQUEST.der CONNECTIONS SECONDS [post|get] [close|keepalive]
 //! ```
 //!
 //! `setup` writes the test PKI (ECDSA P-256) as PEM files into DIR, an `index.txt` listing the
-//! leaf as valid and the other leaf as revoked, and two requests for the leaf: `req.der` (SHA-1
+//! leaf as valid and the other leaf as revoked (and SERIALS more valid lines, for a large CA's
+//! index), and two requests for the leaf: `req.der` (SHA-1
 //! CertID, no nonce) and `req-nonce.der` (with a 16-octet nonce).
 //!
 //! Each of CONNECTIONS threads sends the request again and again for SECONDS seconds (bounded),
@@ -33,15 +34,22 @@ use mailstaple_ocsp::{
 };
 use mailstaple_testpki::{KeyAlg, Pki};
 
-fn setup(dir: &std::path::Path) {
+fn setup(dir: &std::path::Path, extra: usize) {
+    use std::fmt::Write as _;
     let pki = Pki::shared(KeyAlg::EcdsaP256);
     pki.write_pem_files(dir).unwrap();
-    std::fs::write(
-        dir.join("index.txt"),
+    let mut index = String::from(
         "V\t260830000000Z\t\t1001\tunknown\t/CN=mail.example.test\n\
          R\t260830000000Z\t260520120000Z,keyCompromise\t1002\tunknown\t/CN=other.example.test\n",
-    )
-    .unwrap();
+    );
+    for i in 0..extra {
+        let _ = writeln!(
+            index,
+            "V\t270601000000Z\t\t{:06X}\tunknown\t/CN=c{i}",
+            0x10_0000 + i
+        );
+    }
+    std::fs::write(dir.join("index.txt"), index).unwrap();
     let id = CertId::new(
         &CertView::parse(&pki.leaf.der).unwrap(),
         &CertView::parse(&pki.intermediate.der).unwrap(),
@@ -115,8 +123,11 @@ fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() == 3 && args[1] == "setup" {
-        setup(std::path::Path::new(&args[2]));
+    if (3..=4).contains(&args.len()) && args[1] == "setup" {
+        let extra = args
+            .get(3)
+            .map_or(0, |n| n.parse().expect("SERIALS is a number"));
+        setup(std::path::Path::new(&args[2]), extra);
         return;
     }
     if args.len() < 5 {
