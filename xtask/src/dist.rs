@@ -349,7 +349,52 @@ fn check_files(root: &Path, bin: &Path) -> Result<()> {
     let config = root.join(CONFIG);
     let checked = util::capture(Command::new(bin).args(["config", "check"]).arg(&config))?;
     print!("{checked}");
+    check_examples(bin, &read(&config)?)
+}
+
+/// The commented examples in the default configuration, uncommented, are refused only for the
+/// files they name that this machine lacks: no unknown section or option, no bad value.
+fn check_examples(bin: &Path, default: &str) -> Result<()> {
+    let uncommented = uncomment_examples(default);
+    let dir = std::env::temp_dir().join(format!("mailstaple-dist-{}", std::process::id()));
+    let path = dir.join("examples.toml");
+    write_file(&path, uncommented.as_bytes(), 0o644)?;
+    let output = Command::new(bin)
+        .args(["config", "check"])
+        .arg(&path)
+        .output()
+        .context("cannot run mailstaple config check")?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let wrong: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains(": error: "))
+        .filter(|line| !(line.contains("cannot read") || line.contains("does not exist")))
+        .collect();
+    ensure!(
+        wrong.is_empty() && output.status.code() != Some(2),
+        "the default configuration's examples, uncommented, are refused for more than missing files:\n{}",
+        wrong.join("\n")
+    );
+    ensure!(
+        uncommented.lines().count() > 0 && uncommented != default,
+        "the default configuration has no commented examples"
+    );
+    println!("dist: the default configuration's examples name only known sections and options");
     Ok(())
+}
+
+/// Uncomments `#name = ...` and `#[section]` lines; prose comments stay.
+fn uncomment_examples(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let example = line
+            .strip_prefix('#')
+            .filter(|rest| rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '['));
+        out.push_str(example.unwrap_or(line));
+        out.push('\n');
+    }
+    out
 }
 
 fn check_account() -> Result<()> {

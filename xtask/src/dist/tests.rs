@@ -114,3 +114,12 @@ fn changelog_entry_has_debians_shape() {
         "{entry}"
     );
 }
+
+#[test]
+fn examples_are_uncommented_and_prose_is_not() {
+    let text = "# prose: [server] below\n#[server]\n#listen = \"x\"\n#\n#    indented prose\n";
+    assert_eq!(
+        uncomment_examples(text),
+        "# prose: [server] below\n[server]\nlisten = \"x\"\n#\n#    indented prose\n"
+    );
+}
