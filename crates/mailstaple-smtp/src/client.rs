@@ -119,9 +119,15 @@ pub struct Client {
     state: State,
     buf: Vec<u8>,
     lines: Vec<String>,
+    /// The bytes of `lines`, capped by [`MAX_REPLY`].
+    reply_len: usize,
     tls: bool,
     accepted: usize,
 }
+
+/// The most a reply may hold, all its lines together: a multiline reply that never ends would
+/// otherwise grow without bound, each line resetting the driver's read timeout.
+pub const MAX_REPLY: usize = 64 * 1024;
 
 /// A complete reply: code and lines.
 type Parsed = (u16, Vec<String>);
@@ -136,6 +142,7 @@ impl Client {
             state: State::Greeting,
             buf: Vec::new(),
             lines: Vec::new(),
+            reply_len: 0,
             tls: false,
             accepted: 0,
         }
@@ -222,9 +229,16 @@ impl Client {
                 return Some(Err(format!("malformed reply line: {line:?}")));
             };
             let more = bytes.get(3) == Some(&b'-');
+            self.reply_len = self.reply_len.saturating_add(raw.len());
+            if self.reply_len > MAX_REPLY {
+                return Some(Err(format!(
+                    "reply too long: more than {MAX_REPLY} bytes in one reply"
+                )));
+            }
             self.lines
                 .push(line.get(4..).unwrap_or_default().to_string());
             if !more {
+                self.reply_len = 0;
                 return Some(Ok((code, std::mem::take(&mut self.lines))));
             }
         }

@@ -309,3 +309,43 @@ mod client {
         assert_eq!(dot_stuff(b""), b".\r\n");
     }
 }
+
+/// A multiline reply that never ends, in short lines (each read resetting the driver's
+/// timeout), is cut off at [`crate::client::MAX_REPLY`] bytes instead of growing without bound.
+#[test]
+fn a_never_ending_multiline_reply_is_cut_off() {
+    use crate::client::{Action, Client, MAX_REPLY, Message, Outcome, TlsMode};
+    let mut client = Client::new(
+        "client.test",
+        TlsMode::Required,
+        Message::new("a@x.test", vec!["b@y.test".into()], b"hi\n".to_vec()),
+    );
+    let line = b"220-and on and on\r\n";
+    let mut fed = 0usize;
+    let outcome = loop {
+        let actions = client.receive(line);
+        fed += line.len();
+        if let Some(Action::Done(outcome)) = actions.last() {
+            break outcome.clone();
+        }
+        assert!(actions.is_empty(), "{actions:?}");
+        assert!(fed <= MAX_REPLY + line.len(), "never cut off");
+    };
+    assert!(
+        matches!(&outcome, Outcome::Deferred { code: None, text } if text.contains("reply too long")),
+        "{outcome:?}"
+    );
+    // A long but finite EHLO reply still works.
+    let mut client = Client::new(
+        "client.test",
+        TlsMode::Required,
+        Message::new("a@x.test", vec!["b@y.test".into()], b"hi\n".to_vec()),
+    );
+    client.receive(b"220 hi\r\n");
+    let mut ehlo = b"250-mx.test\r\n".repeat(500);
+    ehlo.extend_from_slice(b"250 STARTTLS\r\n");
+    assert_eq!(
+        client.receive(&ehlo),
+        vec![Action::Send(b"STARTTLS\r\n".to_vec())]
+    );
+}
