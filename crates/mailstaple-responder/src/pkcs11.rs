@@ -9,7 +9,9 @@
 //!
 //! One session is kept, behind a lock, and opened again (with a fresh login) after any failure:
 //! a token that goes away makes signatures fail (the responder answers `tryLater` for what it
-//! has not signed ahead) and a token that comes back is used again, without a restart.
+//! has not signed ahead) and a token that comes back is used again, without a restart. When no
+//! slot holds the token, the module is finalized and initialized again (at most once a second),
+//! since modules such as SoftHSM2 only look for tokens when initialized.
 //!
 //! Of RFC 7512 the path attributes `token`, `object`, `id`, `serial`, `manufacturer`, `model`
 //! and `type` are understood (percent-encoded values decoded); `slot-id` picks a slot by
@@ -17,8 +19,9 @@
 //! or a credential and the module from its own option, so neither ends up in a process listing.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
@@ -142,13 +145,20 @@ pub(crate) enum Scheme {
     ),
 }
 
+/// The module and the session, behind one lock.
+struct Conn {
+    ctx: Option<Pkcs11>,
+    session: Option<(Session, ObjectHandle)>,
+    last_init: Option<Instant>,
+}
+
 /// A private key in a token.
 pub(crate) struct TokenKey {
-    ctx: Pkcs11,
+    module: PathBuf,
     uri: Pkcs11Uri,
     pin: AuthPin,
     scheme: Scheme,
-    session: Mutex<Option<(Session, ObjectHandle)>>,
+    conn: Mutex<Conn>,
 }
 
 impl fmt::Debug for TokenKey {
@@ -171,20 +181,19 @@ impl TokenKey {
         public_key: &[u8],
     ) -> Result<TokenKey, Error> {
         let uri = Pkcs11Uri::parse(uri)?;
-        let err = |what: &str, e: cryptoki::error::Error| Error::Pkcs11(format!("{what}: {e}"));
-        let ctx = Pkcs11::new(module).map_err(|e| {
-            Error::Pkcs11(format!("cannot load the module {}: {e}", module.display()))
-        })?;
-        ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-            .map_err(|e| err("C_Initialize", e))?;
+        let ctx = load(module)?;
         let pin = String::from_utf8(Zeroizing::new(pin.to_vec()).to_vec())
             .map_err(|_| Error::Pkcs11("the PIN is not UTF-8".to_owned()))?;
         let key = TokenKey {
-            ctx,
+            module: module.to_owned(),
             uri,
             pin: AuthPin::from(pin),
             scheme,
-            session: Mutex::new(None),
+            conn: Mutex::new(Conn {
+                ctx: Some(ctx),
+                session: None,
+                last_init: Some(Instant::now()),
+            }),
         };
         let probe = b"mailstaple: does this token key belong to the signer certificate?";
         let signature = key.try_sign(probe)?;
@@ -216,12 +225,13 @@ impl TokenKey {
     }
 
     fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
-        let mut guard = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         for attempt in 0..2 {
-            if guard.is_none() {
-                *guard = Some(self.connect()?);
+            if conn.session.is_none() {
+                let opened = self.connect(&mut conn)?;
+                conn.session = Some(opened);
             }
-            let Some((session, key)) = guard.as_ref() else {
+            let Some((session, key)) = conn.session.as_ref() else {
                 continue;
             };
             let result = match self.scheme {
@@ -245,7 +255,7 @@ impl TokenKey {
                 }
                 Err(e) => {
                     // The session may be dead (token removed, module restarted): try a new one.
-                    *guard = None;
+                    conn.session = None;
                     if attempt == 1 {
                         return Err(Error::Pkcs11(format!("C_Sign: {e}")));
                     }
@@ -255,11 +265,41 @@ impl TokenKey {
         Err(Error::Pkcs11("no session".to_owned()))
     }
 
-    fn connect(&self) -> Result<(Session, ObjectHandle), Error> {
+    fn connect(&self, conn: &mut Conn) -> Result<(Session, ObjectHandle), Error> {
         let err = |what: &str, e: cryptoki::error::Error| Error::Pkcs11(format!("{what}: {e}"));
-        let slot = self.slot()?;
-        let session = self
-            .ctx
+        if conn.ctx.is_none() {
+            conn.ctx = Some(load(&self.module)?);
+            conn.last_init = Some(Instant::now());
+        }
+        let found = match conn.ctx.as_ref() {
+            Some(ctx) => self.slot(ctx),
+            None => Err(Error::Pkcs11("the module is not loaded".to_owned())),
+        };
+        let slot = match found {
+            Ok(slot) => slot,
+            Err(e) => {
+                // No token: initialize the module again so that it looks again, at most once a
+                // second.
+                if conn
+                    .last_init
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+                {
+                    return Err(e);
+                }
+                if let Some(old) = conn.ctx.take() {
+                    let _ = old.finalize();
+                }
+                let ctx = load(&self.module)?;
+                conn.last_init = Some(Instant::now());
+                let slot = self.slot(&ctx)?;
+                conn.ctx = Some(ctx);
+                slot
+            }
+        };
+        let Some(ctx) = conn.ctx.as_ref() else {
+            return Err(Error::Pkcs11("the module is not loaded".to_owned()));
+        };
+        let session = ctx
             .open_ro_session(slot)
             .map_err(|e| err("C_OpenSession", e))?;
         match session.login(UserType::User, Some(&self.pin)) {
@@ -292,16 +332,15 @@ impl TokenKey {
         }
     }
 
-    fn slot(&self) -> Result<Slot, Error> {
-        let slots = self
-            .ctx
+    fn slot(&self, ctx: &Pkcs11) -> Result<Slot, Error> {
+        let slots = ctx
             .get_slots_with_token()
             .map_err(|e| Error::Pkcs11(format!("C_GetSlotList: {e}")))?;
         for slot in slots {
             if self.uri.slot_id.is_some_and(|id| slot.id() != id) {
                 continue;
             }
-            let Ok(info) = self.ctx.get_token_info(slot) else {
+            let Ok(info) = ctx.get_token_info(slot) else {
                 continue;
             };
             let fits = |want: &Option<String>, have: &str| {
@@ -319,6 +358,15 @@ impl TokenKey {
             "no token matches the URI (is it present?)".to_owned(),
         ))
     }
+}
+
+/// Loads and initializes the module.
+fn load(module: &Path) -> Result<Pkcs11, Error> {
+    let ctx = Pkcs11::new(module)
+        .map_err(|e| Error::Pkcs11(format!("cannot load the module {}: {e}", module.display())))?;
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .map_err(|e| Error::Pkcs11(format!("C_Initialize: {e}")))?;
+    Ok(ctx)
 }
 
 /// `r || s` (each `len` octets) as DER `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }`.

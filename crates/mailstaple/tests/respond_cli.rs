@@ -1286,5 +1286,61 @@ fn pkcs11_signer_key_in_softhsm() {
     assert_verified(&stderr, true);
     assert!(stdout.contains("leaf.pem: good"), "{stdout}");
     assert!(stdout.contains("other_leaf.pem: revoked"), "{stdout}");
+
+    // The token goes away: what is not signed ahead (a nonce request) gets tryLater, the
+    // responder stays up; the token comes back: signatures resume without a restart.
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let nonced = |n: u8| post(&leaf_request(pki, Some(&[n; 16])));
+    let status_of = |reply: &Reply| OcspResponse::parse(&reply.body).unwrap().status;
+    softhsm_util(&["--delete-token", "--token", "mailstaple-test"]);
+    let reply = http(daemon.addr, &nonced(1)).unwrap();
+    assert_eq!(status_of(&reply), ResponseStatus::TryLater);
+    assert_eq!(
+        leaf_status(&daemon),
+        CertStatus::Good,
+        "signed ahead, still served"
+    );
+    softhsm_util(&[
+        "--init-token",
+        "--free",
+        "--label",
+        "mailstaple-test",
+        "--pin",
+        "1234",
+        "--so-pin",
+        "5678",
+    ]);
+    softhsm_util(&[
+        "--import",
+        "signer.key",
+        "--token",
+        "mailstaple-test",
+        "--label",
+        "ocsp-p256",
+        "--id",
+        "01",
+        "--pin",
+        "1234",
+    ]);
+    let mut back = None;
+    for attempt in 0..50u8 {
+        let reply = http(daemon.addr, &nonced(attempt)).unwrap();
+        if status_of(&reply) == ResponseStatus::Successful {
+            back = Some(reply);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let back =
+        back.unwrap_or_else(|| panic!("the token's return went unnoticed: {}", daemon.log()));
+    let staple = verify(
+        &back.body,
+        &pki.leaf.der,
+        &pki.intermediate.der,
+        unix_now(),
+        &Policy::default(),
+    )
+    .unwrap();
+    assert_eq!(staple.status(), CertStatus::Good);
     hostile_load(daemon);
 }
