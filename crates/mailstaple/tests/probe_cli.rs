@@ -465,3 +465,105 @@ fn domain_mx_hosts_in_preference_order_from_dnsmasq() {
     assert_eq!(lines[1]["address"], Value::Null);
     assert_eq!(out.status.code(), Some(3));
 }
+
+/// The Exim binary: `$MAILSTAPLE_EXIM`, else `exim4` or `exim` in `/usr/sbin` or on `PATH`.
+fn exim() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("MAILSTAPLE_EXIM")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            let mut dirs: Vec<std::path::PathBuf> = std::env::var_os("PATH")
+                .map(|p| std::env::split_paths(&p).collect())
+                .unwrap_or_default();
+            dirs.push("/usr/sbin".into());
+            dirs.iter()
+                .flat_map(|d| [d.join("exim4"), d.join("exim")])
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| "exim".into());
+    peer(found.to_str().unwrap(), "-bV").then_some(found)
+}
+
+/// Exim as an SMTP server on 127.0.0.1 offering STARTTLS with the test chain and the proof
+/// file `dir/<ocsp>` (`tls_ocsp_file`); as root, with everything in `dir`.
+fn exim_server(exim: &Path, dir: &Path, ocsp: &str) -> (Peer, u16) {
+    let port = free_port();
+    let conf = dir.join("exim-server.conf");
+    let d = dir.display();
+    std::fs::write(
+        &conf,
+        format!(
+            "exim_user = root\nexim_group = root\nspool_directory = {d}/exim-spool\n\
+             log_file_path = {d}/exim-log/%slog\nprimary_hostname = mail.example.test\n\
+             keep_environment =\nlocal_interfaces = 127.0.0.1\ndaemon_smtp_ports = {port}\n\
+             tls_advertise_hosts = *\ntls_certificate = {d}/chain.pem\n\
+             tls_privatekey = {d}/leaf.key\ntls_ocsp_file = {d}/{ocsp}\n\
+             acl_smtp_rcpt = accept_all\n\nbegin acl\n\naccept_all:\n  accept\n\
+             \nbegin routers\n\ndiscard:\n  driver = redirect\n  data = :blackhole:\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(exim)
+        .arg("-C")
+        .arg(&conf)
+        .arg("-bdf")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Peer(child);
+    wait_for_listener(port);
+    (server, port)
+}
+
+/// Exim 4 (Debian's GnuTLS build) with `tls_ocsp_file`: a good proof is stapled and verifies;
+/// with a revoked one GnuTLS refuses to load it when the client asks for STARTTLS, so Exim
+/// answers 454 and a `hosts_require_ocsp` client defers.
+#[test]
+fn exim_with_tls_ocsp_file_good_and_revoked() {
+    let Some(exim) = exim() else { return };
+    let pki = pki();
+    let dir = setup(pki);
+    // Valid at the test PKI's instant and at the real date (Exim's clock), produced within the
+    // certificate's validity.
+    let wide = |status| {
+        pki.response()
+            .this_update(NOW - 400 * DAY)
+            .produced_at(NOW - DAY)
+            .next_update(Some(NOW + 3650 * DAY))
+            .status(status)
+            .build()
+    };
+    std::fs::write(
+        dir.path().join("good.der"),
+        wide(mailstaple_testpki::Status::Good),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("revoked.der"),
+        wide(mailstaple_testpki::Status::Revoked {
+            time: NOW - 400 * DAY + HOUR,
+            reason: Some(1),
+        }),
+    )
+    .unwrap();
+
+    let (_server, port) = exim_server(&exim, dir.path(), "good.der");
+    let (code, v) = one(dir.path(), port, &["--require"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["staple"]["verdict"], "good");
+    assert_eq!(v["exim"]["tls_out_ocsp"], 4);
+    assert_eq!(v["exim"]["hosts_require_ocsp"], "deliver");
+    drop(_server);
+
+    let (_server, port) = exim_server(&exim, dir.path(), "revoked.der");
+    let (code, v) = one(dir.path(), port, &["--require"]);
+    assert_eq!(code, 2, "{v:#}");
+    assert_eq!(v["error"]["stage"], "starttls", "{v:#}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("454"),
+        "{v:#}"
+    );
+    assert_eq!(v["exim"]["tls_out_ocsp"], 0);
+    assert_eq!(v["exim"]["hosts_require_ocsp"], "defer");
+}
