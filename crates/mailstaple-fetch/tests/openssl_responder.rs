@@ -75,10 +75,13 @@ fn start(dir: &Path) -> Server {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new("faketime")
+    // libfaketime preloaded into openssl itself (not through the faketime wrapper, which forks:
+    // killing the wrapper would leave the responder running).
+    let mut child = Command::new("openssl")
         .current_dir(dir)
         .env("TZ", "UTC")
-        .args(["-f", &faketime_start(), "openssl"])
+        .env("LD_PRELOAD", "/usr/$LIB/faketime/libfaketime.so.1")
+        .env("FAKETIME", faketime_start())
         .args(["ocsp", "-index", "index.txt", "-port", &port.to_string()])
         .args([
             "-rsigner",
