@@ -567,3 +567,61 @@ fn exim_with_tls_ocsp_file_good_and_revoked() {
     assert_eq!(v["exim"]["tls_out_ocsp"], 0);
     assert_eq!(v["exim"]["hosts_require_ocsp"], "defer");
 }
+
+/// Runs `mailstaple probe ARGS` on a terminal (util-linux `script` gives it a pty) and returns
+/// what the terminal showed.
+fn probe_on_terminal(dir: &Path, args: &[&str], no_color: bool) -> String {
+    let mut line = format!(
+        "{} probe --now {NOW} --helo probe.example.test --deadline 5 --tls-verify-certificates {}",
+        env!("CARGO_BIN_EXE_mailstaple"),
+        dir.join("root.pem").display()
+    );
+    for a in args {
+        line.push_str(&format!(" '{a}'"));
+    }
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"]);
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    } else {
+        cmd.env_remove("NO_COLOR");
+    }
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_remote_text_never_raw() {
+    if !peer("script", "--version") {
+        return;
+    }
+    let pki = pki();
+    let dir = setup(pki);
+    std::fs::write(dir.path().join("leaf.ocsp.der"), good_proof(pki)).unwrap();
+    let server = serve(dir.path(), Some("leaf.ocsp.der"));
+    let target = format!("127.0.0.1:{}", server.port);
+    let shown = probe_on_terminal(dir.path(), &["--name", "mail.example.test", &target], false);
+    assert!(shown.contains("\x1b[1;32mOK\x1b[0m: good"), "{shown:?}");
+    let shown = probe_on_terminal(dir.path(), &["--name", "mail.example.test", &target], true);
+    assert!(shown.contains("result       OK: good"), "{shown:?}");
+    assert!(!shown.contains('\x1b'), "{shown:?}");
+
+    // A server whose greeting tries to clear the screen and recolour the terminal.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut tcp, _)) = listener.accept() {
+            let _ = tcp.write_all(b"554 \x1b[2J\x1b[31mgo away\x07\r\n");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    let shown = probe_on_terminal(dir.path(), &[&format!("127.0.0.1:{port}")], true);
+    assert!(
+        shown.contains("554 \\u{1b}[2J\\u{1b}[31mgo away\\u{7}"),
+        "{shown:?}"
+    );
+    assert!(
+        !shown.contains('\x1b') && !shown.contains('\x07'),
+        "{shown:?}"
+    );
+}
