@@ -406,12 +406,15 @@ fn domain_mx_hosts_in_preference_order_from_dnsmasq() {
             "--listen-address=127.0.0.1",
             "--user=root",
             "--pid-file",
+            // Authoritative for the test domain: NODATA and NXDOMAIN rather than REFUSED.
+            "--local=/example.test/",
         ])
         .arg(format!("--port={dns_port}"))
         // Listed backwards: the order must come from the preferences.
         .arg("--mx-host=example.test,backup.example.test,20")
         .arg("--mx-host=example.test,mail.example.test,10")
-        .arg("--host-record=mail.example.test,127.0.0.1")
+        .arg("--host-record=mail.example.test,127.0.0.1,::1")
+        .arg("--host-record=plain.example.test,127.0.0.1")
         .arg("--host-record=backup.example.test,127.0.0.2")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -436,15 +439,46 @@ fn domain_mx_hosts_in_preference_order_from_dnsmasq() {
         ],
     );
     let lines = json_lines(&out);
-    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    // The preferred host first, its IPv4 address before its IPv6 one (serve listens on
+    // 127.0.0.1 only).
     assert_eq!(lines[0]["name"], "mail.example.test");
     assert_eq!(lines[0]["mx_preference"], 10);
     assert_eq!(lines[0]["address"], format!("127.0.0.1:{port}"));
     assert_eq!(lines[0]["severity"], "ok", "{:#}", lines[0]);
-    assert_eq!(lines[1]["name"], "backup.example.test");
-    assert_eq!(lines[1]["mx_preference"], 20);
-    assert_eq!(lines[1]["address"], format!("127.0.0.2:{port}"));
+    assert_eq!(lines[1]["name"], "mail.example.test");
+    assert_eq!(lines[1]["address"], format!("[::1]:{port}"));
     assert_eq!(lines[1]["severity"], "unreachable");
+    assert_eq!(lines[2]["name"], "backup.example.test");
+    assert_eq!(lines[2]["mx_preference"], 20);
+    assert_eq!(lines[2]["address"], format!("127.0.0.2:{port}"));
+    assert_eq!(lines[2]["severity"], "unreachable");
+    assert_eq!(out.status.code(), Some(3));
+
+    // A domain without MX records is its own mail exchanger (RFC 5321 §5.1), at preference 0;
+    // a domain that does not exist is unreachable at the resolve stage.
+    let out = probe(
+        dir.path(),
+        &[
+            "--json",
+            "--resolver",
+            &resolver,
+            "--domain",
+            "plain.example.test",
+            "--domain",
+            "nowhere.example.test",
+            "--port",
+            &port,
+        ],
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!(lines[0]["name"], "plain.example.test");
+    assert_eq!(lines[0]["mx_preference"], 0);
+    assert_eq!(lines[0]["address"], format!("127.0.0.1:{port}"));
+    // The certificate is for mail.example.test.
+    assert_eq!(lines[0]["chain"]["verified"], false, "{:#}", lines[0]);
+    assert_eq!(lines[1]["error"]["stage"], "resolve", "{:#}", lines[1]);
     assert_eq!(out.status.code(), Some(3));
 
     // A host name target resolves through the same server; a name that does not exist is
@@ -460,9 +494,11 @@ fn domain_mx_hosts_in_preference_order_from_dnsmasq() {
         ],
     );
     let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3, "{lines:#?}");
     assert_eq!(lines[0]["severity"], "ok", "{:#}", lines[0]);
-    assert_eq!(lines[1]["error"]["stage"], "resolve", "{:#}", lines[1]);
-    assert_eq!(lines[1]["address"], Value::Null);
+    assert_eq!(lines[1]["address"], format!("[::1]:{port}"));
+    assert_eq!(lines[2]["error"]["stage"], "resolve", "{:#}", lines[2]);
+    assert_eq!(lines[2]["address"], Value::Null);
     assert_eq!(out.status.code(), Some(3));
 }
 
