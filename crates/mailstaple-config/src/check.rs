@@ -334,8 +334,27 @@ fn check_server(file: &File, findings: &mut Findings) -> Vec<PathBuf> {
     served
 }
 
+/// `metrics_listen`: a port (on loopback) or an address and port.
+fn check_metrics_listen(section: &str, value: &Option<Value>, findings: &mut Findings) {
+    if let Some(v) = value
+        && v.value.parse::<u16>().is_err()
+        && v.value.parse::<SocketAddr>().is_err()
+    {
+        findings.error(
+            v.line,
+            format!(
+                "[{section}] metrics_listen {:?}: not a port (on 127.0.0.1) or an address and \
+                 port such as 127.0.0.1:9325",
+                v.value
+            ),
+        );
+    }
+}
+
 fn check_fetch(file: &File, served: &[PathBuf], findings: &mut Findings) {
     let f = &file.fetch;
+    check_metrics_listen("fetch", &f.metrics_listen, findings);
+    check_metrics_listen("server", &file.server.metrics_listen, findings);
     if let Some(s) = &f.status
         && s.value.is_empty()
     {

@@ -68,6 +68,7 @@ pub fn render(file: &File) -> String {
         ("tls_privatekey", &s.tls_privatekey),
         ("tls_ocsp_file", &s.tls_ocsp_file),
         ("tls_ocsp_issuer", &s.tls_ocsp_issuer),
+        ("metrics_listen", &s.metrics_listen),
     ]);
     let c = &file.client;
     let client = strings(&[
@@ -89,7 +90,7 @@ pub fn render(file: &File) -> String {
         server.insert("fetch".to_owned(), value);
     }
     let f = &file.fetch;
-    let mut fetch = strings(&[("status", &f.status)]);
+    let mut fetch = strings(&[("status", &f.status), ("metrics_listen", &f.metrics_listen)]);
     for (name, value) in [
         ("smtp_accept_max", &s.smtp_accept_max),
         ("smtp_accept_max_per_host", &s.smtp_accept_max_per_host),

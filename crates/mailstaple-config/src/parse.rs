@@ -20,6 +20,7 @@ pub(crate) const SERVER_OPTIONS: &[&str] = &[
     "smtp_receive_timeout",
     "data_line_limit",
     "fetch",
+    "metrics_listen",
 ];
 /// Options of `[client]`.
 pub(crate) const CLIENT_OPTIONS: &[&str] = &[
@@ -36,6 +37,7 @@ pub(crate) const FETCH_OPTIONS: &[&str] = &[
     "timeout",
     "max_body",
     "status",
+    "metrics_listen",
 ];
 /// Keys of a `[[fetch.certificate]]` entry.
 pub(crate) const FETCH_KEYS: &[&str] = &["cert", "issuer", "out", "url", "name"];
@@ -100,6 +102,8 @@ pub struct Server {
     pub data_line_limit: Option<Value<u64>>,
     /// mailstaple's own: which certificates' proofs `serve` fetches itself (default: all).
     pub fetch: Option<Value<FetchSelection>>,
+    /// Where `serve` answers `/metrics` and `/status` (a port on loopback, or an address).
+    pub metrics_listen: Option<Value>,
 }
 
 /// `[server] fetch`: the certificates whose `tls_ocsp_file` `serve` keeps fresh itself.
@@ -207,6 +211,8 @@ pub struct Fetch {
     pub max_body: Option<Value<u64>>,
     /// Where the daemon writes its JSON status.
     pub status: Option<Value>,
+    /// Where `fetch --daemon` answers `/metrics` and `/status`.
+    pub metrics_listen: Option<Value>,
     /// The `[[fetch.certificate]]` entries, in file order.
     pub certificates: Vec<FetchEntry>,
 }
@@ -607,6 +613,7 @@ pub fn parse(text: &str) -> (File, Findings) {
                         "tls_certificate" => &mut s.tls_certificate,
                         "tls_privatekey" => &mut s.tls_privatekey,
                         "tls_ocsp_file" => &mut s.tls_ocsp_file,
+                        "metrics_listen" => &mut s.metrics_listen,
                         _ => &mut s.tls_ocsp_issuer,
                     };
                     *slot = Some(Value::new(string(raw)?, line));
@@ -671,6 +678,10 @@ fn parse_fetch(text: &str, table: &DeTable<'_>, fetch: &mut Fetch, findings: &mu
                 }
                 "status" => {
                     fetch.status = Some(Value::new(string(raw)?, line));
+                    return Ok(());
+                }
+                "metrics_listen" => {
+                    fetch.metrics_listen = Some(Value::new(string(raw)?, line));
                     return Ok(());
                 }
                 "concurrency" => (&mut fetch.concurrency, MAX_CONCURRENCY),

@@ -115,7 +115,13 @@ pub struct DaemonEnv {
     pub policy: Policy,
     /// Handle SIGHUP (reload) and SIGTERM/SIGINT (stop).
     pub signals: bool,
+    /// Also handed the JSON status each time it is recomputed (at most once a second), with or
+    /// without a status file: a metrics endpoint's source.
+    pub status_sink: Option<StatusSink>,
 }
+
+/// Receives the daemon's JSON status (the status file's contents).
+pub type StatusSink = Arc<dyn Fn(&Value) + Send + Sync>;
 
 impl DaemonEnv {
     /// An environment with the default policy, no proxy and signal handling on.
@@ -128,6 +134,7 @@ impl DaemonEnv {
             no_proxy: Vec::new(),
             policy: Policy::default(),
             signals: true,
+            status_sink: None,
         }
     }
 }
@@ -156,6 +163,10 @@ struct Slot {
     installed: Option<Time>,
     last_success: Option<i64>,
     first_outcome: bool,
+    /// The last authentic verdict on the certificate was "revoked" (or "unknown").
+    revoked: bool,
+    /// The last answer was refused as not authentic, not current or not for the certificate.
+    invalid: bool,
 }
 
 type Outcome = (EntryId, Result<(Validity, Time), Error>);
@@ -292,6 +303,8 @@ pub async fn run(
                 match result {
                     Ok((validity, this_update)) => {
                         summary.installed += 1;
+                        slot.revoked = false;
+                        slot.invalid = false;
                         slot.installed = Some(this_update);
                         slot.last_success = Some(now);
                         if !config.exit_after_first_round {
@@ -301,6 +314,13 @@ pub async fn run(
                     }
                     Err(e) => {
                         summary.failed += 1;
+                        match e.class() {
+                            crate::ErrorClass::Invalid => {
+                                slot.revoked = matches!(e, Error::NotGood(_) | Error::RevokedInstalled(_));
+                                slot.invalid = !slot.revoked;
+                            }
+                            _ => slot.invalid = false,
+                        }
                         let level = match e {
                             Error::NoOcspUrl => Level::Info,
                             // An authentic "revoked" or "unknown" needs the operator now.
@@ -389,6 +409,8 @@ fn add_entry(
             installed: installed.map(|c| c.this_update()),
             last_success: None,
             first_outcome: !due,
+            revoked: false,
+            invalid: false,
         },
     );
 }
@@ -429,8 +451,20 @@ fn status_json(sched: &Scheduler, slots: &BTreeMap<EntryId, Slot>, now: i64) -> 
         .into_iter()
         .filter_map(|st| {
             let slot = slots.get(&st.id)?;
+            // The proof's state: good, missing, expired, revoked, invalid.
+            let proof = match st.validity {
+                _ if slot.revoked => "revoked",
+                Some(v) if v.end <= now => "expired",
+                Some(_) if slot.invalid => "invalid",
+                Some(_) => "good",
+                None if slot.invalid => "invalid",
+                None => "missing",
+            };
             Some(json!({
                 "name": slot.entry.name,
+                "proof": proof,
+                "valid_until_unix": st.validity.map(|v| v.end),
+                "next_refresh_unix": st.next_refresh,
                 "cert": slot.entry.cert.display().to_string(),
                 "out": slot.entry.out.display().to_string(),
                 "state": st.state.name(),
@@ -473,10 +507,17 @@ fn write_status(
     now: i64,
     env: &DaemonEnv,
 ) {
+    if config.status_file.is_none() && env.status_sink.is_none() {
+        return;
+    }
+    let status = status_json(sched, slots, now);
+    if let Some(sink) = &env.status_sink {
+        sink(&status);
+    }
     let Some(path) = &config.status_file else {
         return;
     };
-    let mut text = status_json(sched, slots, now).to_string();
+    let mut text = status.to_string();
     text.push('\n');
     if let Err(e) = install_atomic(path, text.as_bytes()) {
         (env.log)(Level::Error, &format!("cannot write the status file: {e}"));

@@ -59,6 +59,7 @@ pub use responder::{
 #[cfg(unix)]
 pub use server::forward_signals;
 pub use server::{
-    Clock, Server, ServerConfig, ServerHandle, ShiftedClock, Stats, SystemClock, load_index,
+    Clock, RequestObserver, Server, ServerConfig, ServerHandle, ShiftedClock, Stats, SystemClock,
+    load_index,
 };
 pub use signer::{Passphrase, SigningKey};

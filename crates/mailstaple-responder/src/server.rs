@@ -112,6 +112,30 @@ pub struct ServerConfig {
     /// Sign ahead in the background: answers for every serial of every CA's index, for the
     /// current window and, from its middle, the next one (see [`crate::Responder::presign`]). Default on.
     pub presign: bool,
+    /// Told about every answered request (metrics). Default none.
+    pub observer: Option<RequestObserver>,
+}
+
+/// Told about every answered request: its HTTP status, the body sent (an OCSP response when
+/// the status is 200) and how long the answer took. It runs on the request's task: keep it
+/// short.
+#[derive(Clone)]
+pub struct RequestObserver(Arc<ObserverFn>);
+
+/// The function inside a [`RequestObserver`].
+type ObserverFn = dyn Fn(u16, &[u8], Duration) + Send + Sync;
+
+impl RequestObserver {
+    /// An observer calling `f(status, body, duration)`.
+    pub fn new(f: impl Fn(u16, &[u8], Duration) + Send + Sync + 'static) -> Self {
+        RequestObserver(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for RequestObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestObserver")
+    }
 }
 
 impl Default for ServerConfig {
@@ -125,6 +149,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(5),
             reload_interval: Duration::from_secs(1),
             presign: true,
+            observer: None,
         }
     }
 }
@@ -422,6 +447,7 @@ async fn connection(
 }
 
 async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+    let started = std::time::Instant::now();
     shared
         .control
         .counters
@@ -443,6 +469,9 @@ async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>
         Method::POST => post(req, shared).await,
         _ => http::method_not_allowed(),
     };
+    if let Some(observer) = &shared.config.observer {
+        (observer.0)(answer.status, &answer.body, started.elapsed());
+    }
     to_response(answer)
 }
 

@@ -66,6 +66,10 @@ pub(crate) struct FetchArgs {
     /// The status file to read with --status.
     #[arg(long)]
     status_file: Option<PathBuf>,
+    /// With --daemon: answer `/metrics` (Prometheus) and `/status` (JSON) over HTTP here, a
+    /// port on 127.0.0.1 or an address and port (`metrics_listen` in `[fetch]`).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<String>,
     /// With --status or --check: print JSON.
     #[arg(long)]
     json: bool,
@@ -345,10 +349,11 @@ fn daemon(args: &FetchArgs) -> i32 {
     let Some(path) = &args.config else {
         return usage("--daemon needs --config FILE");
     };
-    let config = match daemon_settings(path, args.connect_timeout, args.timeout, args.max_body) {
-        Ok(c) => c,
-        Err(e) => return crate::usage_error(&e),
-    };
+    let (config, file_listen) =
+        match daemon_settings(path, args.connect_timeout, args.timeout, args.max_body) {
+            Ok(c) => c,
+            Err(e) => return crate::usage_error(&e),
+        };
     let reload: Reload = {
         let (path, connect_timeout, timeout, max_body) = (
             path.clone(),
@@ -357,7 +362,9 @@ fn daemon(args: &FetchArgs) -> i32 {
             args.max_body,
         );
         Arc::new(move || {
-            daemon_settings(&path, connect_timeout, timeout, max_body).map_err(|e| format!("{e:#}"))
+            daemon_settings(&path, connect_timeout, timeout, max_body)
+                .map(|(c, _)| c)
+                .map_err(|e| format!("{e:#}"))
         })
     };
     let fixed = args.now.map(Time::unix);
@@ -376,10 +383,35 @@ fn daemon(args: &FetchArgs) -> i32 {
         };
         eprintln!("mailstaple fetch: {tag}{msg}");
     });
-    let env = match fetcher_env(clock, log) {
+    let mut env = match fetcher_env(Arc::clone(&clock), log) {
         Ok(env) => env,
         Err(e) => return crate::usage_error(&e),
     };
+    if let Some(listen) = args.metrics_listen.as_ref().or(file_listen.as_ref()) {
+        let status = crate::metrics::FetchStatus::default();
+        env.status_sink = Some(status.sink());
+        let addr = match crate::metrics::parse_listen(listen) {
+            Ok(a) => a,
+            Err(e) => return usage(&format!("metrics_listen {e}")),
+        };
+        let snapshot: crate::metrics::Snapshot = Arc::new(move || {
+            let mut registry = prometheus_client::registry::Registry::default();
+            let name = |c: &Value| {
+                crate::metrics::labels(&[(
+                    "certificate",
+                    c.get("name").and_then(Value::as_str).unwrap_or_default(),
+                )])
+            };
+            crate::metrics::fetch_metrics(&mut registry, &status, clock(), name, true);
+            (registry, status.get())
+        });
+        if let Err(e) = crate::metrics::start(addr, snapshot) {
+            return usage(&format!("cannot serve metrics on {addr}: {e}"));
+        }
+        eprintln!(
+            "mailstaple fetch: metrics on http://{addr}/metrics, status on http://{addr}/status"
+        );
+    }
     eprintln!(
         "mailstaple fetch: daemon started with {} certificates",
         config.entries.len()
@@ -466,7 +498,7 @@ fn daemon_settings(
     connect_timeout: u64,
     timeout: u64,
     max_body: usize,
-) -> anyhow::Result<DaemonConfig> {
+) -> anyhow::Result<(DaemonConfig, Option<String>)> {
     let file = crate::config::load(path, "fetch")?;
     let mut config = fetcher_settings(&file, connect_timeout, timeout, max_body);
     config.entries = file
@@ -474,7 +506,8 @@ fn daemon_settings(
         .into_iter()
         .map(|c| EntryConfig::new(c.name, c.cert, c.issuer, c.out, c.url))
         .collect();
-    Ok(config)
+    let listen = file.fetch.metrics_listen.map(|v| v.value);
+    Ok((config, listen))
 }
 
 /// The `[fetch]` settings of a file (over the given defaults), without certificates: shared by
@@ -521,7 +554,7 @@ pub(crate) fn fetcher_env(
 /// with `config check`).
 #[cfg(test)]
 pub(crate) fn accepts(config: &Path) -> anyhow::Result<()> {
-    let daemon = daemon_settings(config, 10, 30, 65536)?;
+    let (daemon, _) = daemon_settings(config, 10, 30, 65536)?;
     for e in &daemon.entries {
         match Target::load(&e.cert, &e.issuer, e.out.clone(), e.url.clone()) {
             Ok(_) | Err(Error::NoOcspUrl) => {}

@@ -12,6 +12,7 @@ mod fetch_cmd;
 mod generate_cmd;
 mod hostlist_cmd;
 mod input;
+mod metrics;
 mod ocsp_cmd;
 mod probe_cmd;
 mod respond_cmd;

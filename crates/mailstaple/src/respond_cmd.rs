@@ -90,6 +90,10 @@ pub(crate) struct RespondArgs {
     /// instead of the system time.
     #[arg(long, hide = true, value_parser = parse_time)]
     now: Option<Time>,
+    /// Answer `/metrics` (Prometheus: requests by outcome, a latency histogram) and `/status`
+    /// (JSON) over HTTP here: a port on 127.0.0.1, or an address and port.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<String>,
     /// For tests: how often the index file is checked for changes.
     #[arg(long, hide = true, default_value = "1s", value_parser = parse_duration)]
     reload_interval: Duration,
@@ -142,6 +146,21 @@ pub(crate) fn run(args: RespondArgs) -> i32 {
     config.max_request_size = args.max_request_size;
     config.reload_interval = args.reload_interval;
     config.presign = !args.no_presign;
+    if let Some(listen) = &args.metrics_listen {
+        let addr = match crate::metrics::parse_listen(listen) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("mailstaple respond: --metrics-listen {e}");
+                return 2;
+            }
+        };
+        let (observer, snapshot) = respond_metrics();
+        config.observer = Some(observer);
+        if let Err(e) = crate::metrics::start(addr, snapshot) {
+            eprintln!("mailstaple respond: cannot serve metrics on {addr}: {e}");
+            return 2;
+        }
+    }
     let server = Server::new(Arc::new(responder), config, clock).watch_index(args.index.clone());
     let result = server.run_blocking(args.listen, |addr| {
         use std::io::Write as _;
@@ -285,4 +304,90 @@ mod tests {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// What a request's answer was: `good`, `revoked` or `unknown` for a successful OCSP answer
+/// (its first certificate), the OCSP error status (`unauthorized`, `malformed_request`, ...),
+/// `not_modified`, or `http_NNN` for an HTTP-level refusal.
+fn outcome(status: u16, body: &[u8]) -> String {
+    use mailstaple_ocsp::{CertStatus, OcspResponse, ResponseStatus};
+    match status {
+        200 => match OcspResponse::parse(body) {
+            Ok(r) => match (r.status, r.basic) {
+                (ResponseStatus::Successful, Some(b)) => {
+                    match b.responses.first().map(|s| &s.status) {
+                        Some(CertStatus::Good) => "good".into(),
+                        Some(CertStatus::Revoked { .. }) => "revoked".into(),
+                        Some(_) => "unknown".into(),
+                        None => "empty".into(),
+                    }
+                }
+                (ResponseStatus::MalformedRequest, _) => "malformed_request".into(),
+                (ResponseStatus::InternalError, _) => "internal_error".into(),
+                (ResponseStatus::TryLater, _) => "try_later".into(),
+                (ResponseStatus::SigRequired, _) => "sig_required".into(),
+                (ResponseStatus::Unauthorized, _) => "unauthorized".into(),
+                _ => "other".into(),
+            },
+            Err(_) => "unparsable".into(),
+        },
+        304 => "not_modified".into(),
+        other => format!("http_{other}"),
+    }
+}
+
+/// The responder's request observer and the metrics it feeds: requests by outcome and a
+/// latency histogram.
+fn respond_metrics() -> (
+    mailstaple_responder::RequestObserver,
+    crate::metrics::Snapshot,
+) {
+    use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+    let requests = prometheus_client::metrics::family::Family::<
+        crate::metrics::Labels,
+        prometheus_client::metrics::counter::Counter,
+    >::default();
+    // 50 µs to about 1.6 s.
+    let latency = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
+    let observer = {
+        let (requests, latency) = (requests.clone(), latency.clone());
+        mailstaple_responder::RequestObserver::new(move |status, body, took| {
+            requests
+                .get_or_create(&crate::metrics::labels(&[(
+                    "outcome",
+                    &outcome(status, body),
+                )]))
+                .inc();
+            latency.observe(took.as_secs_f64());
+        })
+    };
+    let snapshot: crate::metrics::Snapshot = Arc::new(move || {
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register(
+            "mailstaple_responder_requests",
+            "OCSP requests answered, by outcome",
+            requests.clone(),
+        );
+        registry.register(
+            "mailstaple_responder_request_duration_seconds",
+            "Time from a request's arrival to its answer",
+            latency.clone(),
+        );
+        let mut counts = serde_json::Map::new();
+        for outcome in [
+            "good",
+            "revoked",
+            "unknown",
+            "unauthorized",
+            "malformed_request",
+            "not_modified",
+        ] {
+            let n = requests
+                .get_or_create(&crate::metrics::labels(&[("outcome", outcome)]))
+                .get();
+            counts.insert(outcome.to_owned(), n.into());
+        }
+        (registry, serde_json::json!({ "requests": counts }))
+    });
+    (observer, snapshot)
 }

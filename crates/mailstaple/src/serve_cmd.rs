@@ -7,6 +7,12 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, Result, anyhow};
 use mailstaple_config::FetchSelection;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+use serde_json::{Value, json};
+
+use crate::metrics;
 use mailstaple_fetch::Target;
 use mailstaple_fetch::daemon::{DaemonConfig, DaemonEnv, EntryConfig, Level};
 use mailstaple_ocsp::Time;
@@ -83,6 +89,15 @@ pub(crate) struct ServeArgs {
     /// `tls_certificate` files [default: true].
     #[arg(long, value_name = "true|false|LIST")]
     fetch: Option<String>,
+    /// Answer `/metrics` (Prometheus) and `/status` (JSON) over HTTP here: a port on
+    /// 127.0.0.1, or an address and port (`metrics_listen` in `[server]`).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<String>,
+    /// Print what the running server staples for each certificate (as HAProxy's `show ssl
+    /// ocsp-response`), from its `/status` at --metrics-listen or the file's `metrics_listen`,
+    /// and exit: 0 every certificate stapled, 1 otherwise.
+    #[arg(long)]
+    status: bool,
     /// Judge proofs at this time instead of the clock (RFC 3339 or seconds).
     #[arg(long, hide = true, value_parser = crate::input::parse_time)]
     now: Option<Time>,
@@ -99,19 +114,38 @@ pub(crate) struct ServeArgs {
 struct ProviderTls {
     provider: Arc<StapleProvider>,
     template: rustls::ServerConfig,
+    /// Handshakes by TLS version and whether a proof went with the certificate.
+    handshakes: Family<metrics::Labels, Counter>,
 }
 
 impl ServerTls for ProviderTls {
     fn for_connection(&self) -> (Arc<rustls::ServerConfig>, Option<TlsReporter>) {
         let (config, record) = self.provider.connection_config(&self.template);
-        let report: TlsReporter =
-            Box::new(
-                move |_conn: &rustls::ServerConnection| match record.tls_in_ocsp() {
-                    TlsInOcsp::Offered => "OCSP=stapled".to_string(),
-                    TlsInOcsp::NoProof => "OCSP=none".to_string(),
-                    _ => String::new(),
-                },
-            );
+        let handshakes = self.handshakes.clone();
+        let report: TlsReporter = Box::new(move |conn: &rustls::ServerConnection| {
+            let version = match conn.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+                Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+                _ => "other",
+            };
+            let ocsp = record.tls_in_ocsp();
+            let stapled = if ocsp == TlsInOcsp::Offered {
+                "yes"
+            } else {
+                "no"
+            };
+            handshakes
+                .get_or_create(&metrics::labels(&[
+                    ("version", version),
+                    ("stapled", stapled),
+                ]))
+                .inc();
+            match ocsp {
+                TlsInOcsp::Offered => "OCSP=stapled".to_string(),
+                TlsInOcsp::NoProof => "OCSP=none".to_string(),
+                _ => String::new(),
+            }
+        });
         (config, Some(report))
     }
 }
@@ -120,6 +154,9 @@ pub(crate) fn run(mut args: ServeArgs) -> i32 {
     crate::init_logging("serve");
     if let Err(e) = apply_config(&mut args) {
         return crate::usage_error(&e);
+    }
+    if args.status {
+        return show_status(&args);
     }
     let listen = args.listen.unwrap_or(DEFAULT_LISTEN);
     let prepared = match prepare(&args) {
@@ -130,7 +167,30 @@ pub(crate) fn run(mut args: ServeArgs) -> i32 {
         options,
         provider,
         fetcher,
+        handshakes,
+        clock,
     } = prepared;
+    let fetch_status = metrics::FetchStatus::default();
+    let fetcher = fetcher.map(|(config, mut env)| {
+        env.status_sink = Some(fetch_status.sink());
+        (config, env)
+    });
+    if let Some(listen) = &args.metrics_listen {
+        let snapshot = serve_snapshot(
+            provider.clone(),
+            Arc::clone(&options.stats),
+            handshakes,
+            fetch_status,
+            clock,
+        );
+        let addr = match metrics::parse_listen(listen) {
+            Ok(a) => a,
+            Err(e) => return crate::usage_error(&anyhow!("--metrics-listen {e}")),
+        };
+        if let Err(e) = metrics::start(addr, snapshot) {
+            return crate::usage_error(&anyhow!("cannot serve metrics on {addr}: {e}"));
+        }
+    }
     let _watcher = match provider
         .as_ref()
         .map(|p| p.watch(DEFAULT_POLL_INTERVAL))
@@ -239,6 +299,9 @@ fn apply_config(args: &mut ServeArgs) -> Result<()> {
     if args.data_line_limit.is_none() {
         args.data_line_limit = number(s.data_line_limit);
     }
+    if args.metrics_listen.is_none() {
+        args.metrics_listen = value(s.metrics_listen);
+    }
     if args.fetch.is_none() {
         args.fetch = s.fetch.map(|f| match f.value {
             mailstaple_config::FetchSelection::All => "true".to_owned(),
@@ -289,6 +352,8 @@ struct Prepared {
     options: ServerOptions,
     provider: Option<Arc<StapleProvider>>,
     fetcher: Option<(DaemonConfig, DaemonEnv)>,
+    handshakes: Family<metrics::Labels, Counter>,
+    clock: mailstaple_fetch::daemon::Clock,
 }
 
 /// The clock of `serve`: the system's, fixed at `--now`, or running from `--clock-start`.
@@ -424,6 +489,8 @@ fn prepare(args: &ServeArgs) -> Result<Prepared> {
             options: limits(args, ServerOptions::new(hostname, spool, None)),
             provider: None,
             fetcher: None,
+            handshakes: Family::default(),
+            clock: clock(args),
         });
     };
     let mut opts = Options::new();
@@ -461,9 +528,11 @@ fn prepare(args: &ServeArgs) -> Result<Prepared> {
         .map_err(|e| anyhow!("{e}"))?
         .with_no_client_auth()
         .with_cert_resolver(provider.clone());
+    let handshakes = Family::<metrics::Labels, Counter>::default();
     let tls: Arc<dyn ServerTls> = Arc::new(ProviderTls {
         provider: provider.clone(),
         template,
+        handshakes: handshakes.clone(),
     });
     let fetcher = if entries.is_empty() {
         None
@@ -475,7 +544,7 @@ fn prepare(args: &ServeArgs) -> Result<Prepared> {
             Level::Warn => log::warn!("fetch: {msg}"),
             _ => log::error!("fetch: {msg}"),
         });
-        let mut env = crate::fetch_cmd::fetcher_env(now, log)?;
+        let mut env = crate::fetch_cmd::fetcher_env(Arc::clone(&now), log)?;
         env.signals = false;
         Some((config, env))
     };
@@ -483,6 +552,8 @@ fn prepare(args: &ServeArgs) -> Result<Prepared> {
         options: limits(args, ServerOptions::new(hostname, spool, Some(tls))),
         provider: Some(provider),
         fetcher,
+        handshakes,
+        clock: now,
     })
 }
 
@@ -505,6 +576,8 @@ pub(crate) fn accepts(config: &std::path::Path) -> Result<()> {
         smtp_receive_timeout: None,
         data_line_limit: None,
         fetch: None,
+        metrics_listen: None,
+        status: false,
         now: None,
         clock_start: None,
         file: Box::default(),
@@ -573,4 +646,265 @@ pub(crate) fn describe(s: &mailstaple_server::CertificateStatus, now: i64) -> St
         ),
         other => format!("{who}: {other:?}"),
     }
+}
+
+/// The proof state of a served certificate, as the metrics name it.
+fn proof_state(s: &mailstaple_server::CertificateStatus) -> &'static str {
+    use mailstaple_server::StapleState;
+    match &s.state {
+        StapleState::Serving => "good",
+        StapleState::NotCurrent { .. } => "expired",
+        StapleState::Revoked { .. } => "revoked",
+        StapleState::NoValidProof if s.proof.is_some() => "invalid",
+        StapleState::NoValidProof
+            if s.last_rejection
+                .as_deref()
+                .is_some_and(|r| !r.contains("cannot open")) =>
+        {
+            "invalid"
+        }
+        _ => "missing",
+    }
+}
+
+/// What `/metrics` and `/status` show for `serve`.
+fn serve_snapshot(
+    provider: Option<Arc<StapleProvider>>,
+    stats: Arc<mailstaple_smtp::net::ServerStats>,
+    handshakes: Family<metrics::Labels, Counter>,
+    fetch: metrics::FetchStatus,
+    clock: mailstaple_fetch::daemon::Clock,
+) -> metrics::Snapshot {
+    use std::sync::atomic::Ordering::Relaxed;
+    Arc::new(move || {
+        let now = clock();
+        let mut registry = Registry::default();
+        let statuses = provider.as_ref().map(|p| p.status()).unwrap_or_default();
+        let label = |s: &mailstaple_server::CertificateStatus| {
+            metrics::labels(&[
+                ("certificate", &s.certificate_file.display().to_string()),
+                ("sni", s.sni.as_deref().unwrap_or("")),
+            ])
+        };
+        let state = metrics::gauges(
+            &mut registry,
+            "mailstaple_proof_state",
+            "The proof's state per certificate: 1 for the current one of good, missing, expired, revoked, invalid",
+        );
+        let expiry = metrics::gauges(
+            &mut registry,
+            "mailstaple_proof_expiry_seconds",
+            "Seconds until the stapled proof's effective expiry (negative once past)",
+        );
+        for s in &statuses {
+            let l = label(s);
+            let current = proof_state(s);
+            for st in metrics::PROOF_STATES {
+                let mut ls = l.clone();
+                ls.push(("state".to_owned(), st.to_owned()));
+                metrics::set(&state, &ls, i64::from(st == current));
+            }
+            if let Some(p) = &s.proof {
+                metrics::set(&expiry, &l, p.effective_expiry.unix().saturating_sub(now));
+            }
+        }
+        let by_out = |c: &Value| {
+            let out = c.get("out").and_then(Value::as_str).unwrap_or_default();
+            statuses
+                .iter()
+                .find(|s| s.ocsp_file.as_deref() == Some(std::path::Path::new(out)))
+                .map_or_else(
+                    || metrics::labels(&[("certificate", out), ("sni", "")]),
+                    &label,
+                )
+        };
+        metrics::fetch_metrics(&mut registry, &fetch, now, by_out, false);
+        registry.register(
+            "mailstaple_tls_handshakes",
+            "TLS handshakes after STARTTLS by version, with or without a stapled proof",
+            handshakes.clone(),
+        );
+        let smtp = |name: &str, help: &str, value: u64, registry: &mut Registry| {
+            let c = Counter::<u64>::default();
+            c.inc_by(value);
+            registry.register(name, help, c);
+        };
+        smtp(
+            "mailstaple_smtp_sessions",
+            "SMTP sessions served",
+            stats.sessions.load(Relaxed),
+            &mut registry,
+        );
+        let open = prometheus_client::metrics::gauge::Gauge::<i64>::default();
+        open.set(i64::try_from(stats.sessions_open.load(Relaxed)).unwrap_or(i64::MAX));
+        registry.register(
+            "mailstaple_smtp_sessions_open",
+            "SMTP sessions open now",
+            open,
+        );
+        let messages = metrics::counters(
+            &mut registry,
+            "mailstaple_smtp_messages",
+            "Messages by outcome: accepted (stored, 250) or deferred (451, not stored)",
+        );
+        metrics::count(
+            &messages,
+            &metrics::labels(&[("outcome", "accepted")]),
+            stats.messages_accepted.load(Relaxed),
+        );
+        metrics::count(
+            &messages,
+            &metrics::labels(&[("outcome", "deferred")]),
+            stats.messages_deferred.load(Relaxed),
+        );
+        let refused = metrics::counters(
+            &mut registry,
+            "mailstaple_smtp_refused_connections",
+            "Connections answered 421 at once, by the limit reached",
+        );
+        metrics::count(
+            &refused,
+            &metrics::labels(&[("limit", "smtp_accept_max")]),
+            stats.refused_accept_max.load(Relaxed),
+        );
+        metrics::count(
+            &refused,
+            &metrics::labels(&[("limit", "smtp_accept_max_per_host")]),
+            stats.refused_accept_max_per_host.load(Relaxed),
+        );
+        smtp(
+            "mailstaple_smtp_receive_timeouts",
+            "Sessions closed by smtp_receive_timeout",
+            stats.receive_timeouts.load(Relaxed),
+            &mut registry,
+        );
+        let fetched: Vec<Value> = fetch.certificates();
+        let certificates: Vec<Value> = statuses
+            .iter()
+            .map(|s| {
+                let f = fetched.iter().find(|c| {
+                    c.get("out").and_then(Value::as_str).map(std::path::Path::new)
+                        == s.ocsp_file.as_deref()
+                });
+                json!({
+                    "certificate": s.certificate_file.display().to_string(),
+                    "sni": s.sni,
+                    "subject": s.subject,
+                    "serial": s.serial,
+                    "must_staple": s.must_staple,
+                    "ocsp_file": s.ocsp_file.as_ref().map(|p| p.display().to_string()),
+                    "state": proof_state(s),
+                    "stapling": s.state == mailstaple_server::StapleState::Serving,
+                    "this_update": s.proof.as_ref().map(|p| p.this_update.to_string()),
+                    "valid_until": s.proof.as_ref().map(|p| p.effective_expiry.to_string()),
+                    "seconds_left": s.proof.as_ref().map(|p| p.effective_expiry.unix().saturating_sub(now)),
+                    "last_rejection": s.last_rejection,
+                    "stapled_handshakes": s.stapled_handshakes,
+                    "unstapled_handshakes": s.unstapled_handshakes,
+                    "fetch": f.map(|c| json!({
+                        "next_refresh": c.get("next_refresh"),
+                        "consecutive_failures": c.get("consecutive_failures"),
+                        "last_error": c.get("last_error"),
+                    })),
+                })
+            })
+            .collect();
+        let status = json!({
+            "generated_at": Time::from_unix(now).to_string(),
+            "certificates": certificates,
+            "smtp": {
+                "sessions": stats.sessions.load(Relaxed),
+                "sessions_open": stats.sessions_open.load(Relaxed),
+                "messages_accepted": stats.messages_accepted.load(Relaxed),
+                "messages_deferred": stats.messages_deferred.load(Relaxed),
+                "refused_smtp_accept_max": stats.refused_accept_max.load(Relaxed),
+                "refused_smtp_accept_max_per_host": stats.refused_accept_max_per_host.load(Relaxed),
+            },
+        });
+        (registry, status)
+    })
+}
+
+/// `serve --status`: what the running server staples, per certificate, from its `/status`.
+fn show_status(args: &ServeArgs) -> i32 {
+    let Some(listen) = &args.metrics_listen else {
+        return crate::usage_error(&anyhow!(
+            "--status reads the running server's /status: give --metrics-listen ADDR (or \
+             --config with metrics_listen)"
+        ));
+    };
+    let status = match metrics::parse_listen(listen)
+        .map_err(|e| anyhow!("--metrics-listen {e}"))
+        .and_then(metrics::fetch_status)
+    {
+        Ok(s) => s,
+        Err(e) => return crate::usage_error(&e),
+    };
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("-").to_owned();
+    println!("status at {}", text(&status, "generated_at"));
+    let mut all_stapled = true;
+    for c in status
+        .get("certificates")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let stapling = c.get("stapling").and_then(Value::as_bool).unwrap_or(false);
+        all_stapled &= stapling;
+        let sni = c
+            .get("sni")
+            .and_then(Value::as_str)
+            .map(|n| format!(" (SNI {n})"))
+            .unwrap_or_default();
+        println!();
+        println!("Certificate: {}{sni}", text(c, "certificate"));
+        println!(
+            "  Subject: {}, serial {}",
+            text(c, "subject"),
+            text(c, "serial")
+        );
+        println!("  Proof file: {}", text(c, "ocsp_file"));
+        println!(
+            "  Cert Status: {}{}",
+            text(c, "state"),
+            if stapling {
+                ", stapled"
+            } else {
+                ", not stapled"
+            }
+        );
+        println!("  This Update: {}", text(c, "this_update"));
+        let left = c
+            .get("seconds_left")
+            .and_then(Value::as_i64)
+            .map(|s| format!(" ({} left)", span(s)))
+            .unwrap_or_default();
+        println!("  Valid Until: {}{left}", text(c, "valid_until"));
+        if let Some(f) = c.get("fetch").filter(|f| !f.is_null()) {
+            println!(
+                "  Next Refresh: {} ({} failure(s) in a row{})",
+                text(f, "next_refresh"),
+                f.get("consecutive_failures")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+                f.get("last_error")
+                    .and_then(Value::as_str)
+                    .map(|e| format!(", last: {e}"))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(r) = c.get("last_rejection").and_then(Value::as_str) {
+            println!("  Last Rejection: {r}");
+        }
+        println!(
+            "  Handshakes: {} with the proof, {} without",
+            c.get("stapled_handshakes")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            c.get("unstapled_handshakes")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        );
+    }
+    i32::from(!all_stapled)
 }

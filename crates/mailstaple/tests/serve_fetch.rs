@@ -323,3 +323,227 @@ fn r14_the_previous_proof_stays_while_the_responder_is_down() {
         installed
     );
 }
+
+/// Waits for `marker` in the log of `p` and returns the address after it up to the next `/`.
+fn logged_addr(p: &Proc, marker: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let log = p.log();
+        if let Some(rest) = log.split(marker).nth(1) {
+            return rest.split('/').next().unwrap_or_default().to_owned();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{marker:?} not in {log}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `GET http://ADDR/PATH`: the body.
+fn get(addr: &str, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    let (head, body) = reply.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
+/// The samples of `/metrics`, parsed by a Prometheus text parser (`prometheus-parse`).
+fn scrape(addr: &str) -> prometheus_parse::Scrape {
+    let text = get(addr, "/metrics");
+    prometheus_parse::Scrape::parse_at(text.lines().map(|l| Ok(l.to_owned())), Default::default())
+        .unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The value of the sample `metric` whose labels include `labels` (0 when there is none).
+fn value(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == metric)
+        .find(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map_or(0.0, |s| match &s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
+            prometheus_parse::Value::Histogram(counts) => {
+                counts.iter().map(|c| c.count).fold(0.0, f64::max)
+            }
+            prometheus_parse::Value::Summary(_) => f64::NAN,
+        })
+}
+
+/// One plain SMTP delivery to `port`, read reply by reply.
+fn smtp_deliver(port: u16) {
+    use std::io::Write as _;
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut reply = || {
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line.len() < 4 || line.as_bytes()[3] == b' ' {
+                return line;
+            }
+        }
+    };
+    assert!(reply().starts_with("220"));
+    for (command, code) in [
+        ("EHLO client.test", "250"),
+        ("MAIL FROM:<a@x.test>", "250"),
+        ("RCPT TO:<b@y.test>", "250"),
+        ("DATA", "354"),
+        ("Subject: metrics\r\n\r\nhello\r\n.", "250"),
+        ("QUIT", "221"),
+    ] {
+        write!(writer, "{command}\r\n").unwrap();
+        let r = reply();
+        assert!(r.starts_with(code), "{command}: {r}");
+    }
+}
+
+/// Issue 14: the metrics endpoints of `serve` and `respond`, scraped during a run and parsed
+/// with a Prometheus text parser: the values move as fetches, handshakes and deliveries happen;
+/// `serve --status` prints what is stapled.
+#[test]
+fn r14_metrics_are_scraped_and_move() {
+    if !openssl() {
+        return;
+    }
+    let (dir, port) = setup();
+    let responder = {
+        let args: Vec<String> = [
+            "respond",
+            "--index",
+            "index.txt",
+            "--ca",
+            "issuer.pem",
+            "--signer-key",
+            "issuer.key",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--validity",
+            "1h",
+            "--now",
+            &NOW.to_string(),
+            "--metrics-listen",
+            "0",
+        ]
+        .map(String::from)
+        .to_vec();
+        start(dir.path(), "respond.log", &args).0
+    };
+    let (server, smtp) = serve(dir.path(), &["--metrics-listen", "0"]);
+    let m = logged_addr(&server, "metrics on http://");
+    let r = logged_addr(&responder, "metrics on http://");
+    assert!(m.starts_with("127.0.0.1:"), "loopback by default: {m}");
+    wait_for(
+        smtp,
+        true,
+        Duration::from_secs(5),
+        "a good staple",
+        &[&server],
+    );
+
+    let before = scrape(&m);
+    let cert = [("certificate", "chain.pem"), ("state", "good")];
+    assert_eq!(value(&before, "mailstaple_proof_state", &cert), 1.0);
+    let expiry = value(
+        &before,
+        "mailstaple_proof_expiry_seconds",
+        &[("certificate", "chain.pem")],
+    );
+    assert!(expiry > 3000.0 && expiry <= 3600.0, "{expiry}");
+    // The fetcher's figures come once its status is out (at most a second after the install).
+    let start = Instant::now();
+    let with_fetch = loop {
+        let s = scrape(&m);
+        if value(
+            &s,
+            "mailstaple_fetch_next_refresh_seconds",
+            &[("certificate", "chain.pem")],
+        ) > 0.0
+        {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "no fetch metrics");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        value(
+            &with_fetch,
+            "mailstaple_fetch_consecutive_failures",
+            &[("certificate", "chain.pem")]
+        ),
+        0.0
+    );
+
+    let stapled = [("version", "TLSv1.3"), ("stapled", "yes")];
+    let handshakes = value(&before, "mailstaple_tls_handshakes_total", &stapled);
+    let sessions = value(&before, "mailstaple_smtp_sessions_total", &[]);
+    assert_eq!(stapled_now(smtp), Some(true));
+    smtp_deliver(smtp);
+    let after = scrape(&m);
+    assert_eq!(
+        value(&after, "mailstaple_tls_handshakes_total", &stapled),
+        handshakes + 1.0
+    );
+    assert_eq!(
+        value(&after, "mailstaple_smtp_sessions_total", &[]),
+        sessions + 2.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            "mailstaple_smtp_messages_total",
+            &[("outcome", "accepted")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &after,
+            "mailstaple_smtp_refused_connections_total",
+            &[("limit", "smtp_accept_max")]
+        ),
+        0.0
+    );
+
+    // The responder answered the fetch: one good answer, timed.
+    let resp = scrape(&r);
+    assert!(
+        value(
+            &resp,
+            "mailstaple_responder_requests_total",
+            &[("outcome", "good")]
+        ) >= 1.0
+    );
+    assert!(value(&resp, "mailstaple_responder_request_duration_seconds", &[]) >= 1.0);
+
+    // /status and serve --status.
+    let status: serde_json::Value = serde_json::from_str(&get(&m, "/status")).unwrap();
+    assert_eq!(status["certificates"][0]["state"], "good");
+    let out = Command::new(env!("CARGO_BIN_EXE_mailstaple"))
+        .args(["serve", "--status", "--metrics-listen", &m])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Certificate: chain.pem"), "{text}");
+    assert!(text.contains("Cert Status: good, stapled"), "{text}");
+    assert!(text.contains("Next Refresh: "), "{text}");
+}
+
+/// [`stapled`], under the name the metrics test reads better with.
+fn stapled_now(port: u16) -> Option<bool> {
+    stapled(port)
+}
