@@ -405,12 +405,13 @@ fn daemon(args: &FetchArgs) -> i32 {
             crate::metrics::fetch_metrics(&mut registry, &status, clock(), name, true);
             (registry, status.get())
         });
-        if let Err(e) = crate::metrics::start(addr, snapshot) {
-            return usage(&format!("cannot serve metrics on {addr}: {e}"));
+        match crate::metrics::start(addr, snapshot) {
+            Ok(bound) => eprintln!(
+                "mailstaple fetch: metrics on http://{bound}/metrics, status on \
+                 http://{bound}/status"
+            ),
+            Err(e) => return usage(&format!("cannot serve metrics on {addr}: {e}")),
         }
-        eprintln!(
-            "mailstaple fetch: metrics on http://{addr}/metrics, status on http://{addr}/status"
-        );
     }
     eprintln!(
         "mailstaple fetch: daemon started with {} certificates",

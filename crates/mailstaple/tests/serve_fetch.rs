@@ -248,6 +248,29 @@ fn r14_serve_staples_within_seconds_with_no_fetch_configuration() {
     assert!(log.contains("no valid proof in leaf.ocsp.der yet"), "{log}");
     assert!(!log.contains("CertificateStatus {"), "{log}");
 
+    // gnutls-cli sees the same proof, byte for byte.
+    if Command::new("gnutls-cli").arg("--version").output().is_ok() {
+        let saved = dir.path().join("saved.der");
+        let out = Command::new("gnutls-cli")
+            .args(["--starttls-proto=smtp", "--ocsp", "--insecure"])
+            .arg(format!("--save-ocsp={}", saved.display()))
+            .args(["-p", &smtp.to_string(), "127.0.0.1"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(
+            std::fs::read(&saved).ok(),
+            std::fs::read(dir.path().join("leaf.ocsp.der")).ok(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    } else {
+        assert!(
+            std::env::var("MAILSTAPLE_REQUIRE_PEERS").is_err(),
+            "gnutls-cli is required but not installed"
+        );
+    }
+
     // --fetch false: nothing fetched, nothing stapled.
     let other = tempfile::tempdir().unwrap();
     for f in ["chain.pem", "leaf.key"] {
@@ -546,4 +569,67 @@ fn r14_metrics_are_scraped_and_move() {
 /// [`stapled`], under the name the metrics test reads better with.
 fn stapled_now(port: u16) -> Option<bool> {
     stapled(port)
+}
+
+/// Issue 14: `fetch --daemon` reads `[fetch] metrics_listen` from the one TOML file and its
+/// `/metrics` says per certificate what it keeps.
+#[test]
+fn r14_the_fetch_daemon_has_metrics_too() {
+    let (dir, port) = setup();
+    let _responder = respond(dir.path(), port, "1h");
+    let d = dir.path().display();
+    let config = dir.path().join("mailstaple.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[fetch]\nmetrics_listen = \"0\"\n\n[[fetch.certificate]]\nname = \"mx\"\n\
+             cert = \"{d}/leaf.pem\"\nissuer = \"{d}/issuer.pem\"\nout = \"{d}/mx.der\"\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("daemon.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_mailstaple"))
+        .args(["fetch", "--daemon", "--config"])
+        .arg(&config)
+        .args(["--now", &NOW.to_string()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let daemon = Proc {
+        child,
+        log,
+        stopped: false,
+    };
+    let m = logged_addr(&daemon, "metrics on http://");
+    let start = Instant::now();
+    loop {
+        let s = scrape(&m);
+        let good = [("certificate", "mx"), ("state", "good")];
+        if value(&s, "mailstaple_proof_state", &good) == 1.0 {
+            let expiry = value(
+                &s,
+                "mailstaple_proof_expiry_seconds",
+                &[("certificate", "mx")],
+            );
+            assert!(expiry > 3000.0, "{expiry}");
+            assert_eq!(
+                value(
+                    &s,
+                    "mailstaple_fetch_consecutive_failures",
+                    &[("certificate", "mx")]
+                ),
+                0.0
+            );
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no good proof in the metrics: {}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status: serde_json::Value = serde_json::from_str(&get(&m, "/status")).unwrap();
+    assert_eq!(status["certificates"][0]["proof"], "good");
 }
