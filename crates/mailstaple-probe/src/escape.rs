@@ -2,28 +2,32 @@
 //! overrides and other invisible format characters are written as `\u{..}` escapes (`\r`, `\n`
 //! and `\t` as themselves escaped), backslashes are doubled, and the text is cut at a length cap.
 
-/// The longest text kept from one remote field, in characters; longer text ends in `...`.
+/// The longest text kept from one remote field, in characters after escaping; longer text is
+/// cut and ends in `...`.
 pub const MAX_TEXT: usize = 512;
 
 /// `text` with every character that could move a terminal's cursor, change its colours or
-/// reorder what is shown replaced by an escape, cut after [`MAX_TEXT`] characters.
+/// reorder what is shown replaced by an escape, cut so that at most [`MAX_TEXT`] characters
+/// (plus `...`) come out.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_TEXT + 8));
-    for (i, c) in text.chars().enumerate() {
-        if i == MAX_TEXT {
+    let mut shown = 0usize;
+    for c in text.chars() {
+        let piece = match c {
+            '\\' => "\\\\".to_owned(),
+            '\r' => "\\r".to_owned(),
+            '\n' => "\\n".to_owned(),
+            '\t' => "\\t".to_owned(),
+            c if needs_escape(c) => format!("\\u{{{:x}}}", u32::from(c)),
+            c => c.to_string(),
+        };
+        let len = piece.chars().count();
+        if shown + len > MAX_TEXT {
             out.push_str("...");
             break;
         }
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if needs_escape(c) => {
-                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
+        shown += len;
+        out.push_str(&piece);
     }
     out
 }

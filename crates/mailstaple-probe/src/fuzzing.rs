@@ -162,6 +162,9 @@ fn remote_data(bytes: &[u8]) {
     // Without a trust anchor or a presented issuer, nothing can verify.
     assert_ne!(staple.verdict.name(), "good");
     assert!(!exim.deliver, "delivered without a verified staple");
+    if let Some(text) = &exim.defer {
+        assert_escaped(text);
+    }
     match &staple.verdict {
         crate::Verdict::Invalid { reason } | crate::Verdict::OutOfDate { reason } => {
             assert_escaped(reason);

@@ -269,10 +269,12 @@ impl EximAnswer {
 
     fn from_delivery(d: &mailstaple_policy::Delivery) -> EximAnswer {
         match d {
+            // The policy's texts quote the verifier, whose errors may carry names from the
+            // remote side's certificates: escaped like every other remote text.
             mailstaple_policy::Delivery::Defer { message, .. } => EximAnswer {
                 tls_out_ocsp: d.tls_out_ocsp().value(),
                 deliver: false,
-                defer: Some(message.clone()),
+                defer: Some(escape(message)),
             },
             _ => EximAnswer {
                 tls_out_ocsp: d.tls_out_ocsp().value(),

@@ -61,6 +61,15 @@ fn escape_neutralises_terminal_control_and_caps_length() {
     assert_eq!(escape("zero\u{200b}width"), "zero\\u{200b}width");
     let long = "x".repeat(10_000);
     assert_eq!(escape(&long).chars().count(), crate::MAX_TEXT + 3);
+    // Escapes count towards the cap: control characters cannot inflate the output.
+    let controls = "\u{1}".repeat(10_000);
+    let escaped = escape(&controls);
+    assert!(
+        escaped.chars().count() <= crate::MAX_TEXT + 3,
+        "{}",
+        escaped.len()
+    );
+    assert!(escaped.starts_with("\\u{1}\\u{1}") && escaped.ends_with("..."));
 }
 
 #[test]
