@@ -2,7 +2,8 @@
 //! loopback, with no fetch configuration at all (the certificate's AIA URL and a writable
 //! `tls_ocsp_file` path): it staples within seconds of start, stops stapling at the refresh after
 //! the responder revokes the certificate, and keeps the previous good proof while the responder
-//! is down. `openssl s_client -status` is the client that looks.
+//! is down. `openssl s_client -status` and `gnutls-cli --ocsp` are the clients that look; the
+//! real `openssl ocsp` responder (under `faketime`) is a second source of proofs.
 //!
 //! Both processes run on clocks that start at the test PKI's instant and advance (the hidden
 //! `serve --clock-start` and `respond --now`), with proofs valid for seconds so that refreshes
@@ -632,4 +633,71 @@ fn r14_the_fetch_daemon_has_metrics_too() {
     }
     let status: serde_json::Value = serde_json::from_str(&get(&m, "/status")).unwrap();
     assert_eq!(status["certificates"][0]["proof"], "good");
+}
+
+/// Issue 14: the same with the real `openssl ocsp` responder (its clock started at the test
+/// PKI's instant by `faketime`): `serve` staples its answer within five seconds.
+#[test]
+fn r14_serve_staples_from_the_real_openssl_ocsp_responder() {
+    if !openssl() {
+        return;
+    }
+    if Command::new("faketime").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("MAILSTAPLE_REQUIRE_PEERS").is_err(),
+            "faketime is required but not installed"
+        );
+        return;
+    }
+    let (dir, port) = setup();
+    let log = dir.path().join("openssl-ocsp.log");
+    // faketime's "@YYYY-MM-DD hh:mm:ss": a clock that starts at the PKI's instant and runs.
+    let at = mailstaple_ocsp::Time::from_unix(i64::try_from(NOW).unwrap()).to_string();
+    let start_at = format!("@{}", at.trim_end_matches('Z').replace('T', " "));
+    let child = Command::new("faketime")
+        .env("TZ", "UTC")
+        .args(["-f", &start_at, "openssl", "ocsp"])
+        .args(["-index", "index.txt", "-port", &port.to_string()])
+        .args([
+            "-rsigner",
+            "issuer.pem",
+            "-rkey",
+            "issuer.key",
+            "-CA",
+            "issuer.pem",
+        ])
+        .args(["-nmin", "60", "-ignore_err"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let responder = Proc {
+        child,
+        log,
+        stopped: false,
+    };
+    // Its "waiting" line, not a probe connection: openssl's responder hangs on an empty one.
+    let start = Instant::now();
+    while !responder
+        .log()
+        .contains("waiting for OCSP client connections")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "openssl ocsp did not start: {}",
+            responder.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (server, smtp) = serve(dir.path(), &[]);
+    let took = wait_for(
+        smtp,
+        true,
+        Duration::from_secs(5),
+        "a good staple from openssl ocsp",
+        &[&server, &responder],
+    );
+    eprintln!("stapled {took:?} after start");
 }
