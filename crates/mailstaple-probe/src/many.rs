@@ -50,9 +50,10 @@ enum Job {
 }
 
 /// Probes every address of `specs`, at most `concurrency` at a time. `dns` resolves names and
-/// domains (without it, they are reported unresolved); `name` overrides the name certificates
-/// are checked against (for targets given as addresses); `clock` gives the instant each probe
-/// is judged at.
+/// domains (without it, they are reported unresolved); `name` overrides the name the
+/// certificates of [`Spec::Target`]s are checked against (by default the target's host name or
+/// address; a domain's MX hosts are always checked against their own names); `clock` gives the
+/// instant each probe is judged at.
 pub async fn probe_all(
     prober: Arc<Prober>,
     dns: Option<Dns>,

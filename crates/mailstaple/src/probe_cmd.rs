@@ -71,7 +71,8 @@ pub(crate) struct ProbeArgs {
     /// The DNS server to ask (IP:PORT) instead of /etc/resolv.conf's.
     #[arg(long)]
     resolver: Option<SocketAddr>,
-    /// The name certificates must match when a target is an address (default: the address).
+    /// The name certificates of TARGETs must match (default: the target's host name, or its
+    /// address); --domain's MX hosts are always checked against their own names.
     #[arg(long)]
     name: Option<String>,
     /// Implicit TLS: the handshake comes first, no STARTTLS (port 465).
