@@ -661,3 +661,50 @@ fn colour_only_on_a_terminal_and_remote_text_never_raw() {
         "{shown:?}"
     );
 }
+
+/// Silent hosts (they accept and say nothing) cost their deadline in a slot of --concurrency,
+/// never the others' time: 4 silent and 20 good addresses with 5 slots and a 2 s deadline end
+/// in about the deadline (one at a time they would take 8 s).
+#[test]
+fn silent_hosts_do_not_hold_up_the_others() {
+    let pki = pki();
+    let dir = setup(pki);
+    std::fs::write(dir.path().join("leaf.ocsp.der"), good_proof(pki)).unwrap();
+    let server = serve(dir.path(), Some("leaf.ocsp.der"));
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = silent.accept() {
+            held.push(tcp);
+        }
+    });
+    let silent_target = format!("127.0.0.1:{silent_port}");
+    let good = format!("127.0.0.1:{}", server.port);
+    let mut args = vec![
+        "--json",
+        "--name",
+        "mail.example.test",
+        "--concurrency",
+        "5",
+        "--deadline",
+        "2",
+    ];
+    args.extend(std::iter::repeat_n(silent_target.as_str(), 4));
+    args.extend(std::iter::repeat_n(good.as_str(), 20));
+    let started = Instant::now();
+    let out = probe(dir.path(), &args);
+    let took = started.elapsed();
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 24);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(out.status.code(), Some(3));
+    for silent in &lines[..4] {
+        assert_eq!(silent["severity"], "unreachable", "{silent:#}");
+        assert_eq!(silent["error"]["stage"], "smtp", "{silent:#}");
+    }
+    assert!(
+        lines[4..].iter().all(|l| l["severity"] == "ok"),
+        "{lines:#?}"
+    );
+}
