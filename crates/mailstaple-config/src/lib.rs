@@ -19,6 +19,7 @@
 //! smtp_receive_timeout = "5m"                  # per command or data chunk
 //! data_line_limit = 8192                       # mailstaple's own: longest message line
 //! fetch = true             # serve keeps its own proofs fresh (false, or a list of certificates)
+//! metrics_listen = "9325"  # /metrics and /status on 127.0.0.1 (or an address and port)
 //! [client]                 # mailstaple send
 //! hosts_require_ocsp = "+secure_relays"
 //! hosts_request_ocsp = "*"
@@ -26,12 +27,13 @@
 //! tls_verify_certificates = "system"
 //! [hostlists]              # named host lists, referred to as +name
 //! secure_relays = "192.0.2.0/24 : mx.partner.example"
-//! [fetch]                  # the fetcher (mailstaple fetch --daemon), all optional
+//! [fetch]                  # fetch --daemon and serve's own fetcher, all optional
 //! concurrency = 16         # fetches at once
 //! connect_timeout = 10     # seconds
 //! timeout = 30             # seconds, a whole exchange
 //! max_body = 65536         # bytes
 //! status = "/run/mailstaple/fetch-status.json"
+//! metrics_listen = "9326"  # the daemon's /metrics and /status
 //! [[fetch.certificate]]    # the certificates whose proofs the fetcher keeps
 //! cert = "/etc/mail/ec.pem"
 //! issuer = "/etc/mail/ec-issuer.pem"

@@ -32,6 +32,8 @@ pub(crate) enum ConfigCmd {
     ///     smtp_accept_max_per_host = 20                   # from one address (0: no limit)
     ///     smtp_receive_timeout = "5m"                     # per command or data chunk
     ///     data_line_limit = 8192                          # longest message line, stored as received
+    ///     fetch = true                                    # serve keeps its proofs fresh itself
+    ///     metrics_listen = "9325"                         # /metrics and /status (127.0.0.1)
     ///     [client]                  # mailstaple send; flags override
     ///     hosts_require_ocsp = "+secure_relays"
     ///     hosts_request_ocsp = "*"
@@ -39,12 +41,13 @@ pub(crate) enum ConfigCmd {
     ///     tls_verify_certificates = "system"
     ///     [hostlists]               # named host lists, used as +name
     ///     secure_relays = "192.0.2.0/24 : mx.partner.example"
-    ///     [fetch]                   # mailstaple fetch --daemon; all optional
+    ///     [fetch]                   # fetch --daemon and serve's own fetcher; optional
     ///     concurrency = 16                                # fetches at once
     ///     connect_timeout = 10                            # seconds
     ///     timeout = 30                                    # seconds, a whole exchange
     ///     max_body = 65536                                # bytes
     ///     status = "/run/mailstaple/fetch-status.json"    # the daemon's JSON status
+    ///     metrics_listen = "9326"                         # the daemon's /metrics and /status
     ///     [[fetch.certificate]]     # certificates whose proofs the fetcher keeps
     ///     cert = "/etc/mail/ec.pem"
     ///     issuer = "/etc/mail/ec-issuer.pem"

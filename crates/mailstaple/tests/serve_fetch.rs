@@ -701,3 +701,75 @@ fn r14_serve_staples_from_the_real_openssl_ocsp_responder() {
     );
     eprintln!("stapled {took:?} after start");
 }
+
+/// Issue 14: one TOML file drives `config check`, and `serve` with self-fetch: a certificate
+/// that names no responder is fetched for because a `[[fetch.certificate]]` entry writes its
+/// `tls_ocsp_file` and gives the URL; `[fetch]` settings apply to `serve`'s own fetcher.
+#[test]
+fn r14_one_toml_file_drives_serve_with_its_fetch_entries() {
+    if !openssl() {
+        return;
+    }
+    let port = free_port();
+    let mut opts = PkiOptions::new(KeyAlg::EcdsaP256);
+    opts.ocsp_url = None;
+    let pki = Pki::with_options(opts);
+    let dir = tempfile::tempdir().unwrap();
+    pki.write_pem_files(dir.path()).unwrap();
+    std::fs::write(dir.path().join("index.txt"), GOOD).unwrap();
+    let d = dir.path().display();
+    let config = dir.path().join("mailstaple.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nhostname = \"mail.example.test\"\n\
+             spool = \"{d}/spool\"\ntls_certificate = \"{d}/chain.pem\"\n\
+             tls_privatekey = \"{d}/leaf.key\"\ntls_ocsp_file = \"{d}/leaf.ocsp.der\"\n\n\
+             [fetch]\ntimeout = 5\nstatus = \"{d}/fetch-status.json\"\n\n\
+             [[fetch.certificate]]\nname = \"mx\"\ncert = \"{d}/leaf.pem\"\n\
+             issuer = \"{d}/issuer.pem\"\nout = \"{d}/leaf.ocsp.der\"\n\
+             url = \"http://127.0.0.1:{port}/\"\n"
+        ),
+    )
+    .unwrap();
+    let checked = Command::new(env!("CARGO_BIN_EXE_mailstaple"))
+        .args(["config", "check"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&checked.stdout);
+    assert!(text.contains("OK, 0 warning(s), 0 note(s)"), "{text}");
+    let responder = respond(dir.path(), port, "1h");
+    let (server, smtp) = {
+        let args: Vec<String> = [
+            "serve",
+            "--config",
+            &config.display().to_string(),
+            "--clock-start",
+            &NOW.to_string(),
+        ]
+        .map(String::from)
+        .to_vec();
+        let (proc, line) = start(dir.path(), "serve.log", &args);
+        let port = line
+            .strip_prefix("listening on smtp://127.0.0.1:")
+            .and_then(|r| r.strip_suffix('/'))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{line:?}: {}", proc.log()));
+        (proc, port)
+    };
+    wait_for(
+        smtp,
+        true,
+        Duration::from_secs(5),
+        "a good staple through the fetch entry",
+        &[&server, &responder],
+    );
+    assert!(server.log().contains("mx into"), "{}", server.log());
+    // The daemon's status file, written by serve's own fetcher.
+    let start = Instant::now();
+    while !dir.path().join("fetch-status.json").exists() {
+        assert!(start.elapsed() < Duration::from_secs(5), "no status file");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
