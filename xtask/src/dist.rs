@@ -12,8 +12,10 @@
 //! lintian overrides.
 //!
 //! `cargo xtask dist --check` (the `dist` step of `cargo xtask ci`) also runs lintian, installs
-//! the package with `dpkg -i` (as root; otherwise it unpacks it into a temporary root) and checks
-//! the installed command, man page, configuration and units, then purges it again.
+//! the package with `dpkg -i` and checks the installed command, man page, configuration, user,
+//! directories and units, reinstalls it over an edited conffile, then purges it again. Without
+//! root, or on a machine that already has mailstaple (an admin's files are never touched), it
+//! unpacks the package into a temporary root and checks the files there instead.
 
 use std::{
     fmt::Write as _,
@@ -141,6 +143,7 @@ pub(crate) fn build(root: &Path) -> Result<Package> {
     )?;
 
     // Documentation: copyright (with the crates linked in), changelogs.
+    let control_template = read(&debian.join("control.in"))?;
     let doc = stage.join("usr/share/doc/mailstaple");
     let mut copyright = read(&debian.join("copyright"))?;
     copyright.push_str(&linked_crates_paragraph(root)?);
@@ -148,7 +151,13 @@ pub(crate) fn build(root: &Path) -> Result<Package> {
     let changelog = doc.join("changelog.Debian");
     write_file(
         &changelog,
-        debian_changelog(&meta.version, &version, &changelog_date(root)?).as_bytes(),
+        debian_changelog(
+            &meta.version,
+            &version,
+            &maintainer(&control_template)?,
+            &changelog_date(root)?,
+        )
+        .as_bytes(),
         0o644,
     )?;
     gzip(&changelog)?;
@@ -162,7 +171,7 @@ pub(crate) fn build(root: &Path) -> Result<Package> {
     let control_dir = stage.join("DEBIAN");
     let depends = shlib_depends(&dist, &bin)?;
     let control = control_file(
-        &read(&debian.join("control.in"))?,
+        &control_template,
         &Fields {
             version: &version,
             arch: &arch,
@@ -238,11 +247,35 @@ fn check(root: &Path) -> Result<()> {
             .arg(deb),
     )?;
 
-    if is_root() {
-        check_installed(deb)
-    } else {
-        check_unpacked(root, deb)
+    if !is_root() {
+        println!("dist: not root, so the package is unpacked, not installed");
+        return check_unpacked(root, deb);
     }
+    if let Some(found) = existing_install() {
+        println!(
+            "dist: this machine already has {found}; installing and purging the package would \
+             touch an admin's files, so it is unpacked instead"
+        );
+        return check_unpacked(root, deb);
+    }
+    check_installed(deb)
+}
+
+/// What of mailstaple is on this machine already, if anything: a check that installs and purges
+/// the package must never replace or delete an admin's installation.
+fn existing_install() -> Option<String> {
+    let status = util::probe(Command::new("dpkg-query").args([
+        "--show",
+        "--showformat=${db:Status-Status}",
+        "mailstaple",
+    ]));
+    if let Some(status) = status.filter(|s| !s.trim().is_empty() && s.trim() != "not-installed") {
+        return Some(format!("the package mailstaple ({})", status.trim()));
+    }
+    ["/usr/bin/mailstaple", "/etc/mailstaple"]
+        .into_iter()
+        .find(|path| Path::new(path).exists())
+        .map(|path| format!("{path} (not from the package)"))
 }
 
 /// Paths every package must hold, as `dpkg-deb --contents` prints them after the `.`.
@@ -307,7 +340,8 @@ fn check_installed(deb: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Without root: unpack into a temporary root and check the files there.
+/// Without root, or where mailstaple is installed already: unpack into a temporary root and
+/// check the files there.
 fn check_unpacked(root: &Path, deb: &Path) -> Result<()> {
     let meta = Metadata::read(root)?;
     let tree = meta.target_dir.join("dist").join("unpacked");
@@ -318,8 +352,8 @@ fn check_unpacked(root: &Path, deb: &Path) -> Result<()> {
     util::run(Command::new("dpkg-deb").arg("-x").arg(deb).arg(&tree))?;
     check_files(&tree, &tree.join("usr/bin/mailstaple"))?;
     println!(
-        "dist: not root, so the package was unpacked into {} instead of installed; \
-         the system user and `systemd-analyze verify` (which needs /usr/bin/mailstaple) were not checked",
+        "dist: unpacked into {} and checked there; the maintainer scripts, the system user and \
+         `systemd-analyze verify` (which needs /usr/bin/mailstaple) were not checked",
         tree.display()
     );
     Ok(())
@@ -615,12 +649,22 @@ fn linked_crates(tree: &str) -> Vec<(String, String)> {
     crates
 }
 
-fn debian_changelog(upstream: &str, version: &str, date: &str) -> String {
+fn debian_changelog(upstream: &str, version: &str, maintainer: &str, date: &str) -> String {
     format!(
         "mailstaple ({version}) unstable; urgency=medium\n\n  \
          * Upstream release {upstream}, packaged by `cargo xtask dist`.\n\n \
-         -- mailstaple maintainers <maintainers@mailstaple.example>  {date}\n"
+         -- {maintainer}  {date}\n"
     )
+}
+
+/// The `Maintainer` of `control.in`, who also signs the changelog entry.
+fn maintainer(template: &str) -> Result<String> {
+    template
+        .lines()
+        .find_map(|line| line.strip_prefix("Maintainer:"))
+        .map(|m| m.trim().to_owned())
+        .filter(|m| !m.is_empty())
+        .context("control.in names no Maintainer")
 }
 
 /// The date of the commit built (so a rebuild is byte-identical), in the changelog's format.

@@ -101,16 +101,21 @@ fn linked_crates_skip_our_own_and_repeats() {
 
 #[test]
 fn changelog_entry_has_debians_shape() {
-    let entry = debian_changelog("1.2.3", "1.2.3-1", "Sun, 06 Dec 2026 23:50:46 +0000");
+    let entry = debian_changelog(
+        "1.2.3",
+        "1.2.3-1",
+        "M <m@example.org>",
+        "Sun, 06 Dec 2026 23:50:46 +0000",
+    );
     let lines: Vec<&str> = entry.lines().collect();
     assert_eq!(
         lines.first(),
         Some(&"mailstaple (1.2.3-1) unstable; urgency=medium")
     );
     assert!(
-        lines.last().is_some_and(
-            |l| l.starts_with(" -- ") && l.ends_with(">  Sun, 06 Dec 2026 23:50:46 +0000")
-        ),
+        lines
+            .last()
+            .is_some_and(|l| *l == " -- M <m@example.org>  Sun, 06 Dec 2026 23:50:46 +0000"),
         "{entry}"
     );
 }
@@ -122,4 +127,13 @@ fn examples_are_uncommented_and_prose_is_not() {
         uncomment_examples(text),
         "# prose: [server] below\n[server]\nlisten = \"x\"\n#\n#    indented prose\n"
     );
+}
+
+#[test]
+fn the_maintainer_comes_from_the_template() {
+    assert_eq!(
+        maintainer("Package: x\nMaintainer: A B <a@example.org>\n").ok(),
+        Some("A B <a@example.org>".to_owned())
+    );
+    assert!(maintainer("Package: x\n").is_err());
 }
