@@ -106,9 +106,11 @@ fn text(out: &Output) -> String {
 }
 
 /// A proof about the leaf with the given status, valid from NOW−400 d to NOW+3650 d, which
-/// covers both the test PKI's instant and the real date.
+/// covers both the test PKI's instant and the real date; produced the day before NOW, while
+/// the leaf is valid (the verifier refuses a producedAt outside the certificate's validity).
 fn wide(pki: &Pki, status: Status) -> Vec<u8> {
     pki.response()
+        .produced_at(NOW - DAY)
         .this_update(NOW - 400 * DAY)
         .next_update(Some(NOW + 3650 * DAY))
         .status(status)
