@@ -224,9 +224,21 @@ fn file_text() -> impl Strategy<Value = String> {
                 "spool",
                 "tls_certificate",
                 "tls_ocsp_file",
-                "lisen"
+                "lisen",
+                "fetch",
+                "metrics_listen"
             ],
             value.clone().boxed()
+        ),
+        section(
+            "[server]",
+            &[
+                "smtp_accept_max",
+                "smtp_accept_max_per_host",
+                "smtp_receive_timeout",
+                "data_line_limit"
+            ],
+            number.clone().boxed()
         ),
         section(
             "[client]",
@@ -246,6 +258,11 @@ fn file_text() -> impl Strategy<Value = String> {
             "[fetch]",
             &["concurrency", "timeout", "connect_timeout", "max_body"],
             number.boxed()
+        ),
+        section(
+            "[fetch]",
+            &["status", "metrics_listen"],
+            value.clone().boxed()
         ),
         section(
             "[[fetch.certificate]]",
