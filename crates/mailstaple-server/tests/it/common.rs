@@ -100,9 +100,11 @@ pub(crate) fn provider(config: &str, clock: &TestClock, names: &[&str]) -> Arc<S
 }
 
 /// A proof valid around NOW and around the real date the external clients use
-/// (NOW−400 d .. NOW+3650 d), computed from NOW only.
+/// (NOW−400 d .. NOW+3650 d), computed from NOW only; produced the day before NOW, while the
+/// leaf is valid (a producedAt outside the certificate's validity is refused).
 pub(crate) fn wide_proof(pki: &Pki) -> Vec<u8> {
     pki.response()
+        .produced_at(NOW - DAY)
         .this_update(NOW - 400 * DAY)
         .next_update(Some(NOW + 3650 * DAY))
         .build()

@@ -19,6 +19,7 @@ pub(crate) fn sni_fixture() -> (Fixture, String, Vec<u8>, Vec<u8>) {
         let pki = Pki::shared(KeyAlg::EcdsaP256);
         pki.response()
             .cert(&pki.other_leaf)
+            .produced_at(mailstaple_testpki::NOW - mailstaple_testpki::DAY)
             .this_update(mailstaple_testpki::NOW - 400 * mailstaple_testpki::DAY)
             .next_update(Some(
                 mailstaple_testpki::NOW + 3650 * mailstaple_testpki::DAY,
