@@ -71,12 +71,18 @@ pub fn render(file: &File) -> String {
         ("metrics_listen", &s.metrics_listen),
     ]);
     let c = &file.client;
-    let client = strings(&[
+    let mut client = strings(&[
         ("hosts_require_ocsp", &c.hosts_require_ocsp),
         ("hosts_request_ocsp", &c.hosts_request_ocsp),
         ("hosts_require_tls", &c.hosts_require_tls),
         ("tls_verify_certificates", &c.tls_verify_certificates),
     ]);
+    if let Some(v) = &c.tls_ocsp_max_age {
+        client.insert(
+            "tls_ocsp_max_age".to_owned(),
+            T::Integer(i64::try_from(v.value).unwrap_or(i64::MAX)),
+        );
+    }
     let mut hostlists = Table::new();
     for (name, list) in &file.hostlists {
         hostlists.insert(name.clone(), T::String(list.value.clone()));
@@ -96,6 +102,7 @@ pub fn render(file: &File) -> String {
         ("smtp_accept_max_per_host", &s.smtp_accept_max_per_host),
         ("smtp_receive_timeout", &s.smtp_receive_timeout),
         ("data_line_limit", &s.data_line_limit),
+        ("tls_ocsp_max_age", &s.tls_ocsp_max_age),
     ] {
         if let Some(v) = value {
             server.insert(
@@ -109,6 +116,7 @@ pub fn render(file: &File) -> String {
         ("connect_timeout", &f.connect_timeout),
         ("timeout", &f.timeout),
         ("max_body", &f.max_body),
+        ("tls_ocsp_max_age", &f.tls_ocsp_max_age),
     ] {
         if let Some(v) = value {
             fetch.insert(

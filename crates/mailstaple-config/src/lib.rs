@@ -20,11 +20,13 @@
 //! data_line_limit = 8192                       # mailstaple's own: longest message line
 //! fetch = true             # serve keeps its own proofs fresh (false, or a list of certificates)
 //! metrics_listen = "9325"  # /metrics and /status on 127.0.0.1 (or an address and port)
+//! tls_ocsp_max_age = "7d"  # mailstaple's own: refuse proofs older than this (unset: none)
 //! [client]                 # mailstaple send
 //! hosts_require_ocsp = "+secure_relays"
 //! hosts_request_ocsp = "*"
 //! hosts_require_tls = "+secure_relays"
 //! tls_verify_certificates = "system"
+//! tls_ocsp_max_age = "7d"  # refuse staples older than this, as browsers do (unset: none)
 //! [hostlists]              # named host lists, referred to as +name
 //! secure_relays = "192.0.2.0/24 : mx.partner.example"
 //! [fetch]                  # fetch --daemon and serve's own fetcher, all optional
@@ -34,6 +36,7 @@
 //! max_body = 65536         # bytes
 //! status = "/run/mailstaple/fetch-status.json"
 //! metrics_listen = "9326"  # the daemon's /metrics and /status
+//! tls_ocsp_max_age = "7d"  # do not install proofs older than this (unset: no maximum)
 //! [[fetch.certificate]]    # the certificates whose proofs the fetcher keeps
 //! cert = "/etc/mail/ec.pem"
 //! issuer = "/etc/mail/ec-issuer.pem"
@@ -72,8 +75,8 @@ use std::path::{Path, PathBuf};
 pub use check::check;
 pub use error::Error;
 pub use parse::{
-    Client, Fetch, FetchCertificate, FetchEntry, FetchSelection, File, Finding, Findings, Server,
-    Severity, Value, exim_time, parse,
+    Client, Fetch, FetchCertificate, FetchEntry, FetchSelection, File, Finding, Findings,
+    MAX_AGE_LIMITS, Server, Severity, Value, exim_time, parse,
 };
 
 /// A configuration file that [`load`] accepted: its settings, and the warnings and notes found

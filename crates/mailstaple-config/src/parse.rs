@@ -21,6 +21,7 @@ pub(crate) const SERVER_OPTIONS: &[&str] = &[
     "data_line_limit",
     "fetch",
     "metrics_listen",
+    "tls_ocsp_max_age",
 ];
 /// Options of `[client]`.
 pub(crate) const CLIENT_OPTIONS: &[&str] = &[
@@ -28,6 +29,7 @@ pub(crate) const CLIENT_OPTIONS: &[&str] = &[
     "hosts_request_ocsp",
     "hosts_require_tls",
     "tls_verify_certificates",
+    "tls_ocsp_max_age",
 ];
 /// Options of `[fetch]`.
 pub(crate) const FETCH_OPTIONS: &[&str] = &[
@@ -38,6 +40,7 @@ pub(crate) const FETCH_OPTIONS: &[&str] = &[
     "max_body",
     "status",
     "metrics_listen",
+    "tls_ocsp_max_age",
 ];
 /// Keys of a `[[fetch.certificate]]` entry.
 pub(crate) const FETCH_KEYS: &[&str] = &["cert", "issuer", "out", "url", "name"];
@@ -52,6 +55,8 @@ const MAX_TIMEOUT: u64 = 86_400;
 const MAX_BODY: u64 = 16 << 20;
 /// Largest `smtp_accept_max` and `smtp_accept_max_per_host`.
 const MAX_ACCEPT: u64 = 1_000_000;
+/// Smallest and largest `tls_ocsp_max_age`, in seconds (a minute to a year).
+pub const MAX_AGE_LIMITS: (u64, u64) = (60, 366 * 86_400);
 /// Smallest and largest `data_line_limit`, in octets (RFC 5321's 1000 to 1 MiB).
 const DATA_LINE_LIMITS: (u64, u64) = (1000, 1 << 20);
 
@@ -104,6 +109,11 @@ pub struct Server {
     pub fetch: Option<Value<FetchSelection>>,
     /// Where `serve` answers `/metrics` and `/status` (a port on loopback, or an address).
     pub metrics_listen: Option<Value>,
+    /// mailstaple's own: the maximum age of a proof `serve` staples (and its own fetcher
+    /// installs), in seconds: thisUpdate older than this is refused even before nextUpdate, and
+    /// a proof without nextUpdate is usable until thisUpdate plus this (see
+    /// `mailstaple_verify::Policy::max_age_secs`). Unset: no maximum.
+    pub tls_ocsp_max_age: Option<Value<u64>>,
 }
 
 /// `[server] fetch`: the certificates whose `tls_ocsp_file` `serve` keeps fresh itself.
@@ -161,6 +171,9 @@ pub struct Client {
     pub hosts_require_tls: Option<Value>,
     /// Exim's `tls_verify_certificates`.
     pub tls_verify_certificates: Option<Value>,
+    /// mailstaple's own: the maximum age of a staple the client accepts, in seconds (see
+    /// `mailstaple_verify::Policy::max_age_secs`).
+    pub tls_ocsp_max_age: Option<Value<u64>>,
 }
 
 /// One `[[fetch.certificate]]` entry as written (keys may be missing; [`crate::check`] says so).
@@ -213,6 +226,8 @@ pub struct Fetch {
     pub status: Option<Value>,
     /// Where `fetch --daemon` answers `/metrics` and `/status`.
     pub metrics_listen: Option<Value>,
+    /// mailstaple's own: the maximum age of a proof the fetcher installs, in seconds.
+    pub tls_ocsp_max_age: Option<Value<u64>>,
     /// The `[[fetch.certificate]]` entries, in file order.
     pub certificates: Vec<FetchEntry>,
 }
@@ -476,6 +491,24 @@ fn seconds(raw: &DeValue<'_>) -> Result<u64, String> {
         .ok_or_else(wrong)
 }
 
+/// `tls_ocsp_max_age`: seconds (an integer) or an Exim time (`"7d"`), from a minute to a year.
+fn max_age(raw: &DeValue<'_>) -> Result<u64, String> {
+    let (min, max) = MAX_AGE_LIMITS;
+    let wrong = || {
+        format!(
+            "expected seconds (an integer) or an Exim time such as \"7d\", from {min} s to {max} s"
+        )
+    };
+    let seconds = match (raw.as_integer(), raw.as_str()) {
+        (Some(i), _) => u64::from_str_radix(i.as_str(), i.radix()).ok(),
+        (None, Some(text)) => exim_time(text),
+        _ => return Err(format!("{}, not a TOML {}", wrong(), raw.type_str())),
+    };
+    seconds
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(wrong)
+}
+
 /// Exim's time syntax: numbers each followed by `w`, `d`, `h`, `m` or `s` (a bare number is
 /// seconds), summed; `None` when it is not one.
 pub fn exim_time(text: &str) -> Option<u64> {
@@ -584,6 +617,7 @@ pub fn parse(text: &str) -> (File, Findings) {
                         "data_line_limit" => {
                             Some((&mut s.data_line_limit, ranged(raw, DATA_LINE_LIMITS)))
                         }
+                        "tls_ocsp_max_age" => Some((&mut s.tls_ocsp_max_age, max_age(raw))),
                         _ => None,
                     };
                     if let Some((slot, value)) = number {
@@ -628,6 +662,10 @@ pub fn parse(text: &str) -> (File, Findings) {
                 &mut findings,
                 |k, raw, line| {
                     let c = &mut file.client;
+                    if k == "tls_ocsp_max_age" {
+                        c.tls_ocsp_max_age = Some(Value::new(max_age(raw)?, line));
+                        return Ok(());
+                    }
                     let slot = match k {
                         "hosts_require_ocsp" => &mut c.hosts_require_ocsp,
                         "hosts_request_ocsp" => &mut c.hosts_request_ocsp,
@@ -682,6 +720,10 @@ fn parse_fetch(text: &str, table: &DeTable<'_>, fetch: &mut Fetch, findings: &mu
                 }
                 "metrics_listen" => {
                     fetch.metrics_listen = Some(Value::new(string(raw)?, line));
+                    return Ok(());
+                }
+                "tls_ocsp_max_age" => {
+                    fetch.tls_ocsp_max_age = Some(Value::new(max_age(raw)?, line));
                     return Ok(());
                 }
                 "concurrency" => (&mut fetch.concurrency, MAX_CONCURRENCY),

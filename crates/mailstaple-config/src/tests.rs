@@ -349,3 +349,36 @@ fn exim_times_and_server_limits() {
         );
     }
 }
+
+/// Issue 13: `tls_ocsp_max_age` in `[server]`, `[client]` and `[fetch]`, seconds or an Exim time
+/// from a minute to a year.
+#[test]
+fn maximum_ages() {
+    let text = "[server]\ntls_ocsp_max_age = \"7d\"\n[client]\ntls_ocsp_max_age = 86400\n\
+                [fetch]\ntls_ocsp_max_age = \"1w1d\"\n";
+    let (file, findings) = parse(text);
+    assert!(findings.0.is_empty(), "{findings:?}");
+    let v = |x: &Option<crate::Value<u64>>| x.as_ref().map(|v| (v.value, v.line));
+    assert_eq!(v(&file.server.tls_ocsp_max_age), Some((604_800, 2)));
+    assert_eq!(v(&file.client.tls_ocsp_max_age), Some((86_400, 4)));
+    assert_eq!(v(&file.fetch.tls_ocsp_max_age), Some((691_200, 6)));
+    for bad in [
+        "tls_ocsp_max_age = 30",
+        "tls_ocsp_max_age = \"2y\"",
+        "tls_ocsp_max_age = true",
+        "tls_ocsp_max_age = \"400d\"",
+    ] {
+        let errs = errors(&format!("[client]\n{bad}\n"));
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("[client] tls_ocsp_max_age: expected seconds")),
+            "{bad}: {errs:?}"
+        );
+    }
+    let errs = errors("[server]\ntls_ocsp_maxage = 60\n");
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("did you mean tls_ocsp_max_age?")),
+        "{errs:?}"
+    );
+}

@@ -34,11 +34,13 @@ pub(crate) enum ConfigCmd {
     ///     data_line_limit = 8192                          # longest message line, stored as received
     ///     fetch = true                                    # serve keeps its proofs fresh itself
     ///     metrics_listen = "9325"                         # /metrics and /status (127.0.0.1)
+    ///     tls_ocsp_max_age = "7d"                         # refuse proofs older (unset: none)
     ///     [client]                  # mailstaple send; flags override
     ///     hosts_require_ocsp = "+secure_relays"
     ///     hosts_request_ocsp = "*"
     ///     hosts_require_tls = "+secure_relays"
     ///     tls_verify_certificates = "system"
+    ///     tls_ocsp_max_age = "7d"                         # refuse staples older (unset: none)
     ///     [hostlists]               # named host lists, used as +name
     ///     secure_relays = "192.0.2.0/24 : mx.partner.example"
     ///     [fetch]                   # fetch --daemon and serve's own fetcher; optional
@@ -48,6 +50,7 @@ pub(crate) enum ConfigCmd {
     ///     max_body = 65536                                # bytes
     ///     status = "/run/mailstaple/fetch-status.json"    # the daemon's JSON status
     ///     metrics_listen = "9326"                         # the daemon's /metrics and /status
+    ///     tls_ocsp_max_age = "7d"                         # install no proof older (unset: none)
     ///     [[fetch.certificate]]     # certificates whose proofs the fetcher keeps
     ///     cert = "/etc/mail/ec.pem"
     ///     issuer = "/etc/mail/ec-issuer.pem"

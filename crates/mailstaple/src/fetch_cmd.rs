@@ -82,6 +82,12 @@ pub(crate) struct FetchArgs {
     /// Largest response accepted, in bytes.
     #[arg(long, default_value_t = 65536)]
     max_body: usize,
+    /// The maximum age of a proof, in seconds or Exim's time syntax (`7d`): one whose
+    /// thisUpdate is older is not installed (and counts as critical for --check) even before
+    /// its nextUpdate; one without nextUpdate is usable until thisUpdate plus this
+    /// (`tls_ocsp_max_age` in `[fetch]` for --daemon) [default: none].
+    #[arg(long, value_name = "AGE", value_parser = crate::input::parse_max_age)]
+    max_age: Option<u64>,
     /// Act as if the time were this (RFC 3339 or epoch seconds); for tests.
     #[arg(long, hide = true, value_parser = parse_time)]
     now: Option<Time>,
@@ -140,6 +146,7 @@ fn options(args: &FetchArgs) -> FetchOptions {
     o.http.force_post = args.post;
     o.http.proxy = env_var(&["http_proxy", "HTTP_PROXY"]);
     o.http.no_proxy = no_proxy();
+    o.policy.max_age_secs = args.max_age;
     o
 }
 
@@ -260,7 +267,7 @@ fn check(args: &FetchArgs) -> i32 {
             )
         }
         Err(e) => (2, format!("cannot read {out}: {e}"), Value::Null),
-        Ok(bytes) => match target.check(&bytes, unix(now), &FetchOptions::default().policy, None) {
+        Ok(bytes) => match target.check(&bytes, unix(now), &options(args).policy, None) {
             Err(Error::NotGood(s)) => (
                 2,
                 format!("{out}: the certificate is {}", status_name(&s)),
@@ -349,7 +356,7 @@ fn daemon(args: &FetchArgs) -> i32 {
     let Some(path) = &args.config else {
         return usage("--daemon needs --config FILE");
     };
-    let (config, file_listen) =
+    let (config, file_listen, file_max_age) =
         match daemon_settings(path, args.connect_timeout, args.timeout, args.max_body) {
             Ok(c) => c,
             Err(e) => return crate::usage_error(&e),
@@ -363,7 +370,7 @@ fn daemon(args: &FetchArgs) -> i32 {
         );
         Arc::new(move || {
             daemon_settings(&path, connect_timeout, timeout, max_body)
-                .map(|(c, _)| c)
+                .map(|(c, _, _)| c)
                 .map_err(|e| format!("{e:#}"))
         })
     };
@@ -387,6 +394,7 @@ fn daemon(args: &FetchArgs) -> i32 {
         Ok(env) => env,
         Err(e) => return crate::usage_error(&e),
     };
+    env.policy.max_age_secs = args.max_age.or(file_max_age);
     if let Some(listen) = args.metrics_listen.as_ref().or(file_listen.as_ref()) {
         let status = crate::metrics::FetchStatus::default();
         env.status_sink = Some(status.sink());
@@ -499,7 +507,7 @@ fn daemon_settings(
     connect_timeout: u64,
     timeout: u64,
     max_body: usize,
-) -> anyhow::Result<(DaemonConfig, Option<String>)> {
+) -> anyhow::Result<(DaemonConfig, Option<String>, Option<u64>)> {
     let file = crate::config::load(path, "fetch")?;
     let mut config = fetcher_settings(&file, connect_timeout, timeout, max_body);
     config.entries = file
@@ -508,7 +516,8 @@ fn daemon_settings(
         .map(|c| EntryConfig::new(c.name, c.cert, c.issuer, c.out, c.url))
         .collect();
     let listen = file.fetch.metrics_listen.map(|v| v.value);
-    Ok((config, listen))
+    let max_age = file.fetch.tls_ocsp_max_age.map(|v| v.value);
+    Ok((config, listen, max_age))
 }
 
 /// The `[fetch]` settings of a file (over the given defaults), without certificates: shared by
@@ -555,7 +564,7 @@ pub(crate) fn fetcher_env(
 /// with `config check`).
 #[cfg(test)]
 pub(crate) fn accepts(config: &Path) -> anyhow::Result<()> {
-    let (daemon, _) = daemon_settings(config, 10, 30, 65536)?;
+    let (daemon, _, _) = daemon_settings(config, 10, 30, 65536)?;
     for e in &daemon.entries {
         match Target::load(&e.cert, &e.issuer, e.out.clone(), e.url.clone()) {
             Ok(_) | Err(Error::NoOcspUrl) => {}

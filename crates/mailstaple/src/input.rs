@@ -99,6 +99,17 @@ pub(crate) fn parse_time(s: &str) -> Result<Time> {
     Ok(Time::from_unix(t.unix() - offset))
 }
 
+/// Parses a maximum age (`--max-age`, `--tls-ocsp-max-age`): seconds or Exim's time syntax
+/// (`7d`, `12h`), within the configuration file's bounds for `tls_ocsp_max_age`.
+pub(crate) fn parse_max_age(s: &str) -> std::result::Result<u64, String> {
+    let (min, max) = mailstaple_config::MAX_AGE_LIMITS;
+    mailstaple_config::exim_time(s)
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            format!("{s:?}: not seconds or an Exim time such as 7d, from {min} s to {max} s")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,9 +49,9 @@ pub(crate) enum OcspCmd {
         skew: u64,
         /// Maximum age in seconds: refuse a response whose thisUpdate is older than this (plus
         /// the skew) even when its nextUpdate is later, and accept one without nextUpdate until
-        /// thisUpdate plus this. Browsers use a week (604800). Default: no maximum, and a
-        /// response without nextUpdate is refused.
-        #[arg(long, value_name = "SECONDS")]
+        /// thisUpdate plus this. Browsers use a week (604800, or `7d`). Default: no maximum,
+        /// and a response without nextUpdate is refused.
+        #[arg(long, value_name = "AGE", value_parser = crate::input::parse_max_age)]
         max_age: Option<u64>,
         /// Refuse sha1WithRSAEncryption signatures (the response's and the responder
         /// certificate's); accepted by default, as OpenSSL and Exim accept them.

@@ -66,6 +66,12 @@ pub(crate) struct SendArgs {
     /// Trust anchors: a PEM file, a directory of PEM files, or `system` [default: system].
     #[arg(long)]
     tls_verify_certificates: Option<String>,
+    /// The maximum age of a staple, in seconds or Exim's time syntax (`7d`): one whose
+    /// thisUpdate is older counts as invalid even before its nextUpdate, and one without
+    /// nextUpdate is accepted until thisUpdate plus this, as browsers judge
+    /// (`tls_ocsp_max_age` in `[client]`) [default: none].
+    #[arg(long, value_name = "AGE", value_parser = crate::input::parse_max_age)]
+    tls_ocsp_max_age: Option<u64>,
     /// The name to greet with (default: this machine's host name).
     #[arg(long)]
     helo: Option<String>,
@@ -90,7 +96,7 @@ impl rustls::time_provider::TimeProvider for FixedTime {
 
 pub(crate) fn run(args: SendArgs) -> i32 {
     match prepare(&args) {
-        Ok((addr, options, named, data)) => {
+        Ok((addr, options, named, data, max_age)) => {
             let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -101,19 +107,27 @@ pub(crate) fn run(args: SendArgs) -> i32 {
                     return DEFERRED;
                 }
             };
-            runtime.block_on(send(&args, addr, &options, &named, data))
+            runtime.block_on(send(&args, addr, &options, &named, data, max_age))
         }
         Err(e) => crate::usage_error(&e),
     }
 }
 
-fn prepare(args: &SendArgs) -> Result<(SocketAddr, Options, NamedLists, Vec<u8>)> {
-    let (mut options, named) = match &args.config {
+/// What `send` needs: the address, the policy options and named lists, the message, and the
+/// staples' maximum age.
+type Prepared = (SocketAddr, Options, NamedLists, Vec<u8>, Option<u64>);
+
+fn prepare(args: &SendArgs) -> Result<Prepared> {
+    let (mut options, named, file_max_age) = match &args.config {
         Some(path) => {
             let file = crate::config::load(path, "send")?;
-            (file.client_options(), file.named_lists())
+            (
+                file.client_options(),
+                file.named_lists(),
+                file.client.tls_ocsp_max_age.as_ref().map(|v| v.value),
+            )
         }
-        None => (Options::default(), NamedLists::new()),
+        None => (Options::default(), NamedLists::new(), None),
     };
     if let Some(list) = &args.hosts_require_ocsp {
         options.hosts_require_ocsp = Some(list.clone());
@@ -140,7 +154,13 @@ fn prepare(args: &SendArgs) -> Result<(SocketAddr, Options, NamedLists, Vec<u8>)
             .next()
             .ok_or_else(|| anyhow!("{} has no address", args.host))?,
     };
-    Ok((addr, options, named, data))
+    Ok((
+        addr,
+        options,
+        named,
+        data,
+        args.tls_ocsp_max_age.or(file_max_age),
+    ))
 }
 
 fn read_stdin() -> Result<Vec<u8>> {
@@ -157,6 +177,7 @@ async fn send(
     options: &Options,
     named: &NamedLists,
     data: Vec<u8>,
+    max_age: Option<u64>,
 ) -> i32 {
     let policy = match ClientPolicy::new(options, named) {
         Ok(p) => p,
@@ -187,7 +208,11 @@ async fn send(
         let trust =
             TrustStore::load(&options.tls_verify_certificates).map_err(|e| anyhow!("{e}"))?;
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let client = PolicyClient::new(trust, provider, time).map_err(|e| anyhow!("{e}"))?;
+        let mut verify_policy = mailstaple_verify::Policy::default();
+        verify_policy.max_age_secs = max_age;
+        let client = PolicyClient::new(trust, provider, time)
+            .map_err(|e| anyhow!("{e}"))?
+            .with_verify_policy(verify_policy);
         let connection = client
             .connect(decision.clone())
             .map_err(|e| anyhow!("{e}"))?;
@@ -254,12 +279,13 @@ pub(crate) fn accepts(config: &std::path::Path, message: &std::path::Path) -> Re
         hosts_request_ocsp: None,
         hosts_require_tls: None,
         tls_verify_certificates: None,
+        tls_ocsp_max_age: None,
         helo: None,
         timeout: 1,
         now: None,
         file: Some(message.to_path_buf()),
     };
-    let (_, options, named, _) = prepare(&args)?;
+    let (_, options, named, _, _) = prepare(&args)?;
     ClientPolicy::new(&options, &named).map_err(|e| anyhow!("{e}"))?;
     TrustStore::load(&options.tls_verify_certificates).map_err(|e| anyhow!("{e}"))?;
     Ok(())

@@ -93,6 +93,12 @@ pub(crate) struct ServeArgs {
     /// 127.0.0.1, or an address and port (`metrics_listen` in `[server]`).
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<String>,
+    /// The maximum age of a proof, in seconds or Exim's time syntax (`7d`): a proof whose
+    /// thisUpdate is older is not stapled (nor installed by serve's own fetcher) even before its
+    /// nextUpdate, and a proof without nextUpdate is stapled until thisUpdate plus this, as
+    /// browsers judge (Chromium: a week) (`tls_ocsp_max_age` in `[server]`) [default: none].
+    #[arg(long, value_name = "AGE", value_parser = crate::input::parse_max_age)]
+    tls_ocsp_max_age: Option<u64>,
     /// Print what the running server staples for each certificate (as HAProxy's `show ssl
     /// ocsp-response`), from its `/status` at --metrics-listen or the file's `metrics_listen`,
     /// and exit: 0 every certificate stapled, 1 otherwise.
@@ -302,6 +308,9 @@ fn apply_config(args: &mut ServeArgs) -> Result<()> {
     if args.metrics_listen.is_none() {
         args.metrics_listen = value(s.metrics_listen);
     }
+    if args.tls_ocsp_max_age.is_none() {
+        args.tls_ocsp_max_age = number(s.tls_ocsp_max_age);
+    }
     if args.fetch.is_none() {
         args.fetch = s.fetch.map(|f| match f.value {
             mailstaple_config::FetchSelection::All => "true".to_owned(),
@@ -470,6 +479,13 @@ fn self_fetch_entries(args: &ServeArgs, config: &Config) -> Vec<EntryConfig> {
     entries
 }
 
+/// The verification policy of the staples: the defaults, with `tls_ocsp_max_age`.
+fn verify_policy(args: &ServeArgs) -> mailstaple_verify::Policy {
+    let mut policy = mailstaple_verify::Policy::default();
+    policy.max_age_secs = args.tls_ocsp_max_age;
+    policy
+}
+
 fn prepare(args: &ServeArgs) -> Result<Prepared> {
     let spool_dir = args.spool.clone().unwrap_or_else(|| PathBuf::from("spool"));
     let spool = Arc::new(
@@ -517,6 +533,7 @@ fn prepare(args: &ServeArgs) -> Result<Prepared> {
     })
     .sni_names(args.sni_names.iter().cloned())
     .crypto_provider(crypto.clone())
+    .policy(verify_policy(args))
     .build()
     .map_err(|e| anyhow!("{e}"))?;
     let at = now();
@@ -546,6 +563,7 @@ fn prepare(args: &ServeArgs) -> Result<Prepared> {
         });
         let mut env = crate::fetch_cmd::fetcher_env(Arc::clone(&now), log)?;
         env.signals = false;
+        env.policy = verify_policy(args);
         Some((config, env))
     };
     Ok(Prepared {
@@ -577,6 +595,7 @@ pub(crate) fn accepts(config: &std::path::Path) -> Result<()> {
         data_line_limit: None,
         fetch: None,
         metrics_listen: None,
+        tls_ocsp_max_age: None,
         status: false,
         now: None,
         clock_start: None,

@@ -274,6 +274,15 @@ fn check_is_ok_warning_critical() {
     let o = check(NOW + 6 * DAY, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).starts_with("OCSP WARNING - "));
+    // Issue 13: with a maximum age of five days the same proof is too old six days later,
+    // though its nextUpdate is a day away: critical.
+    let too_old = check(NOW + 6 * DAY, &["--max-age", "5d"]);
+    assert_eq!(too_old.status.code(), Some(2), "{}", stdout(&too_old));
+    assert!(
+        stdout(&too_old).contains("maximum age"),
+        "{}",
+        stdout(&too_old)
+    );
     // ... but not under 10 %.
     assert_eq!(
         check(NOW + 6 * DAY, &["--warn", "10"]).status.code(),

@@ -1051,7 +1051,7 @@ fn encrypted_signer_keys() {
         env!("CARGO_BIN_EXE_mailstaple").to_owned(),
         "respond".to_owned(),
     ];
-    command.extend(args.iter().cloned().map(|a| format!("'{a}'")));
+    command.extend(args.iter().map(|a| format!("'{a}'")));
     let mut child = Command::new("script")
         .args(["-qfec", &command.join(" "), "/dev/null"])
         .current_dir(env.dir.path())

@@ -167,3 +167,55 @@ fn send_exit_codes_and_log_lines() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Issue 13: `tls_ocsp_max_age` on the client, from the flag or the file's `[client]`: a staple
+/// whose thisUpdate is eight days old (nextUpdate still ahead) is delivered to without it and
+/// deferred with a week; the flag overrides the file.
+#[test]
+fn a_maximum_age_refuses_an_old_staple() {
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    let dir = tempfile::tempdir().unwrap();
+    pki.write_pem_files(dir.path()).unwrap();
+    let old = pki
+        .response()
+        .this_update(NOW - 8 * mailstaple_testpki::DAY)
+        .produced_at(NOW - 8 * mailstaple_testpki::DAY)
+        .next_update(Some(NOW + mailstaple_testpki::DAY))
+        .build();
+    let addr = server(pki, Some(old), &dir.path().join("spool"));
+    let (code, out) = send(addr, dir.path(), &["--hosts-require-ocsp", "*"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = send(
+        addr,
+        dir.path(),
+        &["--hosts-require-ocsp", "*", "--tls-ocsp-max-age", "7d"],
+    );
+    assert_eq!(code, 75, "{out}");
+    assert!(out.contains("defer (-37)"), "{out}");
+    // The same from the file; a flag says otherwise and wins.
+    let config = dir.path().join("mailstaple.toml");
+    std::fs::write(&config, "[client]\ntls_ocsp_max_age = \"7d\"\n").unwrap();
+    let config_arg = config.to_str().unwrap().to_owned();
+    let (code, out) = send(
+        addr,
+        dir.path(),
+        &["--hosts-require-ocsp", "*", "--config", &config_arg],
+    );
+    assert_eq!(code, 75, "{out}");
+    let (code, out) = send(
+        addr,
+        dir.path(),
+        &[
+            "--hosts-require-ocsp",
+            "*",
+            "--config",
+            &config_arg,
+            "--tls-ocsp-max-age",
+            "10d",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    // A maximum age out of range is a usage error.
+    let (code, _) = send(addr, dir.path(), &["--tls-ocsp-max-age", "5s"]);
+    assert_eq!(code, 2);
+}

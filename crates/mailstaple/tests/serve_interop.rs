@@ -219,3 +219,67 @@ fn mailstaple_send_requires_and_gets_the_staple() {
         "{text}"
     );
 }
+
+/// Issue 13: `serve --tls-ocsp-max-age` (and `tls_ocsp_max_age` in `[server]`): a proof whose
+/// thisUpdate is eight days old, nextUpdate still ahead, is stapled without it and not with a
+/// week, so a client requiring the staple defers.
+#[test]
+fn a_maximum_age_stops_stapling_an_old_proof() {
+    let (dir, pki) = setup();
+    let old = pki
+        .response()
+        .this_update(NOW - 8 * DAY)
+        .produced_at(NOW - 8 * DAY)
+        .next_update(Some(NOW + DAY))
+        .build();
+    std::fs::write(dir.path().join("old.der"), old).unwrap();
+    std::fs::write(dir.path().join("msg"), "Subject: hi\n\nhello\n").unwrap();
+    let with = |extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--spool".into(),
+            dir.path().join("spool").into(),
+            "--tls-certificate".into(),
+            dir.path().join("chain.pem").into(),
+            "--tls-privatekey".into(),
+            dir.path().join("leaf.key").into(),
+            "--tls-ocsp-file".into(),
+            dir.path().join("old.der").into(),
+            "--fetch".into(),
+            "false".into(),
+            "--now".into(),
+            NOW.to_string().into(),
+        ];
+        args.extend(extra.iter().map(Into::into));
+        common::serve_with(args)
+    };
+    let send = |port: u16| {
+        send_command(port)
+            .args(["--hosts-require-ocsp", "*", "--tls-verify-certificates"])
+            .arg(dir.path().join("root.pem"))
+            .arg(dir.path().join("msg"))
+            .output()
+            .unwrap()
+    };
+    let plain = with(&[]);
+    let out = send(plain.port);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let bounded = with(&["--tls-ocsp-max-age", "7d"]);
+    let out = send(bounded.port);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(75), "{text}");
+    assert!(
+        text.contains("Required TLS certificate status not received"),
+        "{text}"
+    );
+    let config = dir.path().join("mailstaple.toml");
+    std::fs::write(&config, "[server]\ntls_ocsp_max_age = \"7d\"\n").unwrap();
+    let from_file = with(&["--config", config.to_str().unwrap()]);
+    assert_eq!(send(from_file.port).status.code(), Some(75));
+}
