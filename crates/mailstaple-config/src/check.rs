@@ -30,6 +30,8 @@ pub fn check(file: &File, findings: &mut Findings) {
     check_client(file, &named, findings);
     let ocsp_files = check_server(file, findings);
     check_fetch(file, &ocsp_files, findings);
+    check_metrics_listen("respond", &file.respond.metrics_listen, findings);
+    crate::respond::check_respond(&file.respond, findings);
 }
 
 fn check_list(option: &str, list: &Value, named: &NamedLists, findings: &mut Findings) {

@@ -2,7 +2,7 @@
 //!
 //! ## One TOML file for every mailstaple command
 //!
-//! `mailstaple serve`, `send`, `fetch --daemon` and `config check` read one file, with Exim's
+//! `mailstaple serve`, `send`, `fetch --daemon`, `respond` and `config check` read one file, with Exim's
 //! option names where Exim has one:
 //!
 //! ```toml
@@ -43,6 +43,17 @@
 //! out = "/var/lib/mailstaple/ec.der"
 //! url = "http://ocsp.example.org/"   # optional; default from the certificate
 //! name = "ec"                        # optional; in logs and the status (default: out's stem)
+//! [respond]                # mailstaple respond, all optional; flags override
+//! listen = "127.0.0.1:8888"
+//! validity = "1d"          # nextUpdate minus thisUpdate
+//! presign = true           # sign every serial ahead
+//! [[respond.ca]]           # one entry per CA answered for; the request's CertID picks it
+//! name = "issuing"                   # optional, for logs
+//! index = "/etc/ssl/ca/index.txt"
+//! ca = "/etc/ssl/ca/ca.pem"
+//! signer_cert = "/etc/ssl/ca/ocsp.pem"   # optional; default: the CA signs
+//! signer_key = "/etc/ssl/ca/ocsp.key"    # or "pkcs11:token=CA;object=ocsp" with pkcs11_module
+//! signer_key_passphrase_file = "/etc/ssl/ca/ocsp.pass"   # optional, for an encrypted key
 //! ```
 //!
 //! [`load`] is the one way in: every command calls it, so a file that `config check` accepts is
@@ -66,6 +77,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod parse;
+mod respond;
 
 #[cfg(test)]
 mod tests;
@@ -78,6 +90,7 @@ pub use parse::{
     Client, Fetch, FetchCertificate, FetchEntry, FetchSelection, File, Finding, Findings,
     MAX_AGE_LIMITS, Server, Severity, Value, exim_time, parse,
 };
+pub use respond::{Respond, RespondCa, RespondCaEntry};
 
 /// A configuration file that [`load`] accepted: its settings, and the warnings and notes found
 /// (errors first, then by line; never an error).

@@ -45,7 +45,7 @@ pub(crate) const FETCH_OPTIONS: &[&str] = &[
 /// Keys of a `[[fetch.certificate]]` entry.
 pub(crate) const FETCH_KEYS: &[&str] = &["cert", "issuer", "out", "url", "name"];
 /// The sections.
-pub(crate) const SECTIONS: &[&str] = &["server", "client", "hostlists", "fetch"];
+pub(crate) const SECTIONS: &[&str] = &["server", "client", "hostlists", "fetch", "respond"];
 
 /// Largest `[fetch] concurrency`.
 const MAX_CONCURRENCY: u64 = 4096;
@@ -244,6 +244,8 @@ pub struct File {
     pub hostlists: Vec<(String, Value)>,
     /// `[fetch]`.
     pub fetch: Fetch,
+    /// `[respond]`.
+    pub respond: crate::respond::Respond,
 }
 
 impl File {
@@ -384,7 +386,7 @@ impl Findings {
 }
 
 /// 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()
         .iter()
         .take(offset)
@@ -542,7 +544,7 @@ pub fn exim_time(text: &str) -> Option<u64> {
 
 /// Reads the options of one table: unknown names are reported with the closest known one, and
 /// `slot(name, value, line)` stores a known one or says why its value is wrong.
-fn read_table<'t, 'i>(
+pub(crate) fn read_table<'t, 'i>(
     text: &str,
     label: &str,
     table: &'t DeTable<'i>,
@@ -693,6 +695,9 @@ pub fn parse(text: &str) -> (File, Findings) {
                     },
                 );
                 file.hostlists.sort_by_key(|(_, v)| v.line);
+            }
+            "respond" => {
+                crate::respond::parse_respond(text, table, &mut file.respond, &mut findings);
             }
             _ => parse_fetch(text, table, &mut file.fetch, &mut findings),
         }

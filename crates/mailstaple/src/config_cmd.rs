@@ -57,6 +57,24 @@ pub(crate) enum ConfigCmd {
     ///     out = "/var/lib/mailstaple/ec.der"
     ///     url = "http://ocsp.example.org/"                # optional
     ///     name = "ec"                                     # optional, for logs
+    ///     [respond]                 # mailstaple respond; flags override; optional
+    ///     listen = "127.0.0.1:8888"
+    ///     validity = "1d"                                 # nextUpdate minus thisUpdate
+    ///     timeout = "10s"                                 # per request head, body, write
+    ///     max_connections = 512
+    ///     max_request_size = 16384                        # bytes
+    ///     presign = true                                  # sign every serial ahead
+    ///     responder_id_by_name = false
+    ///     metrics_listen = "9327"                         # /metrics and /status
+    ///     [[respond.ca]]            # one per CA; the request's CertID picks the CA
+    ///     name = "issuing"                                # optional, for logs
+    ///     index = "/etc/ssl/ca/index.txt"
+    ///     ca = "/etc/ssl/ca/ca.pem"
+    ///     signer_cert = "/etc/ssl/ca/ocsp.pem"            # optional: default, the CA signs
+    ///     signer_key = "/etc/ssl/ca/ocsp.key"             # or a pkcs11: URI
+    ///     signer_key_passphrase_file = "/etc/ssl/ca/pass" # optional, encrypted keys
+    ///     pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so" # for a pkcs11: key
+    ///     pkcs11_pin_file = "/etc/ssl/ca/pin"             # optional: else credential or tty
     #[command(verbatim_doc_comment)]
     Check {
         /// The configuration file (TOML).

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use mailstaple_ocsp::Time;
 use mailstaple_responder::{
-    Clock, Passphrase, Pkcs11Uri, Responder, ResponderConfig, ResponderIdKind, Server,
+    Clock, Passphrase, Pkcs11Uri, Responder, ResponderConfig, ResponderIdKind, Responders, Server,
     ServerConfig, ShiftedClock, SigningKey, SystemClock, certificate_der, load_index,
 };
 use zeroize::Zeroizing;
@@ -24,15 +24,27 @@ use zeroize::Zeroizing;
 use crate::input::parse_time;
 
 /// Answer OCSP requests (RFC 6960 / RFC 5019, GET and POST) from an OpenSSL `ca` index.
+///
+/// One CA from the flags, or several from the `[respond]` section of the TOML file (--config):
+/// each `[[respond.ca]]` entry has its own `index`, `ca`, optional `signer_cert`, `signer_key`
+/// (a file or a `pkcs11:` URI), and optional `signer_key_passphrase_file`, `pkcs11_module`,
+/// `pkcs11_pin_file`; `[respond]` itself takes `listen`, `validity`, `timeout`,
+/// `max_connections`, `max_request_size`, `presign`, `responder_id_by_name` and
+/// `metrics_listen`, which flags override. The request's CertID picks the CA; a CertID of
+/// another issuer gets `unauthorized`. Each CA's index is reloaded on its own.
 #[derive(clap::Args, Debug)]
 pub(crate) struct RespondArgs {
+    /// The TOML configuration file: its `[respond]` section and `[[respond.ca]]` entries
+    /// (then the CA flags --index, --ca, --signer-* are not given).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// The OpenSSL `ca` database (`index.txt`: V, R and E lines). Reloaded when it changes and
     /// on SIGHUP; a file that does not parse is reported and the previous one kept.
     #[arg(long)]
-    index: PathBuf,
+    index: Option<PathBuf>,
     /// The CA certificate whose certificates are answered for (PEM or DER).
     #[arg(long)]
-    ca: PathBuf,
+    ca: Option<PathBuf>,
     /// The signer certificate: a delegated responder certificate issued by the CA, with the
     /// OCSPSigning extended key usage, embedded in every response. Default: the CA signs.
     #[arg(long)]
@@ -48,7 +60,7 @@ pub(crate) struct RespondArgs {
     /// RSA and ECDSA (P-256, P-384, P-521) keys; the token's availability is checked at start,
     /// and while it is away answers not signed ahead are `tryLater`.
     #[arg(long)]
-    signer_key: PathBuf,
+    signer_key: Option<PathBuf>,
     /// A file holding the signer key's passphrase (one trailing newline is ignored). Keep it
     /// readable by the responder's user only.
     #[arg(long, value_name = "FILE")]
@@ -61,13 +73,14 @@ pub(crate) struct RespondArgs {
     /// credential `pkcs11-pin`, else a prompt on the terminal.
     #[arg(long, value_name = "FILE")]
     pkcs11_pin_file: Option<PathBuf>,
-    /// The address and port to listen on. Loopback unless you say otherwise.
-    #[arg(long, default_value = "127.0.0.1:8888")]
-    listen: SocketAddr,
+    /// The address and port to listen on. Loopback unless you say otherwise
+    /// [default: 127.0.0.1:8888].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
     /// How long each response is valid (nextUpdate minus thisUpdate): `90s`, `30m`, `12h`, `7d`
-    /// or seconds. Responses are re-signed every half of it.
-    #[arg(long, default_value = "1d", value_parser = parse_duration)]
-    validity: Duration,
+    /// or seconds. Responses are re-signed every half of it [default: 1d].
+    #[arg(long, value_parser = parse_duration)]
+    validity: Option<Duration>,
     /// Do not sign ahead. By default the answer for every serial in the index (to a single
     /// SHA-1 CertID, what OpenSSL and fetchers ask) is signed in the background for the current
     /// window and, from its middle, for the next, so that requests are answered from memory and
@@ -77,15 +90,16 @@ pub(crate) struct RespondArgs {
     /// Name the signer by its subject (ResponderID byName) instead of its key hash.
     #[arg(long)]
     responder_id_by_name: bool,
-    /// The most connections served at once; more wait in the kernel's backlog.
-    #[arg(long, default_value_t = 512)]
-    max_connections: usize,
-    /// Time allowed for a request head, for its body, and for each write to make progress.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    timeout: Duration,
-    /// The largest request body accepted, in bytes.
-    #[arg(long, default_value_t = 16 * 1024)]
-    max_request_size: usize,
+    /// The most connections served at once; more wait in the kernel's backlog [default: 512].
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Time allowed for a request head, for its body, and for each write to make progress
+    /// [default: 10s].
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// The largest request body accepted, in bytes [default: 16384].
+    #[arg(long)]
+    max_request_size: Option<usize>,
     /// For tests: the responder's clock starts at this time (RFC 3339 or seconds since the epoch)
     /// instead of the system time.
     #[arg(long, hide = true, value_parser = parse_time)]
@@ -99,6 +113,136 @@ pub(crate) struct RespondArgs {
     reload_interval: Duration,
 }
 
+/// One CA to answer for: from the flags, or a `[[respond.ca]]` entry.
+struct CaSpec {
+    name: String,
+    index: PathBuf,
+    ca: PathBuf,
+    signer_cert: Option<PathBuf>,
+    signer_key: PathBuf,
+    signer_key_passphrase_file: Option<PathBuf>,
+    pkcs11_module: Option<PathBuf>,
+    pkcs11_pin_file: Option<PathBuf>,
+}
+
+/// The settings of `respond` once the flags and the file are put together.
+struct Settings {
+    cas: Vec<CaSpec>,
+    listen: SocketAddr,
+    validity: Duration,
+    timeout: Duration,
+    max_connections: usize,
+    max_request_size: usize,
+    presign: bool,
+    by_name: bool,
+    metrics_listen: Option<String>,
+}
+
+/// The flags over the file's `[respond]` section over the defaults; the CAs from the flags or
+/// from the file, never both.
+fn settings(args: &RespondArgs) -> Result<Settings, String> {
+    let file = match &args.config {
+        Some(path) => Some(
+            crate::config::load(path, "respond")
+                .map_err(|e| format!("{e:#}"))?
+                .respond,
+        ),
+        None => None,
+    };
+    let flags_name_a_ca = args.index.is_some()
+        || args.ca.is_some()
+        || args.signer_key.is_some()
+        || args.signer_cert.is_some();
+    let file_cas = file
+        .as_ref()
+        .map(mailstaple_config::Respond::cas)
+        .unwrap_or_default();
+    let cas = if flags_name_a_ca {
+        if !file_cas.is_empty() {
+            return Err(
+                "the CA comes from the flags or from the file's [[respond.ca]] entries, not both"
+                    .to_owned(),
+            );
+        }
+        let (Some(index), Some(ca), Some(signer_key)) = (&args.index, &args.ca, &args.signer_key)
+        else {
+            return Err("a CA needs --index, --ca and --signer-key".to_owned());
+        };
+        vec![CaSpec {
+            name: ca.file_stem().map_or_else(
+                || ca.display().to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
+            index: index.clone(),
+            ca: ca.clone(),
+            signer_cert: args.signer_cert.clone(),
+            signer_key: signer_key.clone(),
+            signer_key_passphrase_file: args.signer_key_passphrase_file.clone(),
+            pkcs11_module: args.pkcs11_module.clone(),
+            pkcs11_pin_file: args.pkcs11_pin_file.clone(),
+        }]
+    } else {
+        file_cas
+            .into_iter()
+            .map(|c| CaSpec {
+                name: c.name,
+                index: c.index,
+                ca: c.ca,
+                signer_cert: c.signer_cert,
+                signer_key: PathBuf::from(c.signer_key),
+                signer_key_passphrase_file: c.signer_key_passphrase_file,
+                pkcs11_module: c.pkcs11_module,
+                pkcs11_pin_file: c.pkcs11_pin_file,
+            })
+            .collect()
+    };
+    if cas.is_empty() {
+        return Err(
+            "no CA to answer for: give --index, --ca and --signer-key, or --config with \
+             [[respond.ca]] entries"
+                .to_owned(),
+        );
+    }
+    let f = file.unwrap_or_default();
+    let secs = |v: &Option<mailstaple_config::Value<u64>>| {
+        v.as_ref().map(|v| Duration::from_secs(v.value))
+    };
+    let count = |v: &Option<mailstaple_config::Value<u64>>| {
+        v.as_ref()
+            .map(|v| usize::try_from(v.value).unwrap_or(usize::MAX))
+    };
+    Ok(Settings {
+        cas,
+        listen: args
+            .listen
+            .or_else(|| f.listen.as_ref().and_then(|l| l.value.parse().ok()))
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8888))),
+        validity: args
+            .validity
+            .or_else(|| secs(&f.validity))
+            .unwrap_or(Duration::from_secs(86_400)),
+        timeout: args
+            .timeout
+            .or_else(|| secs(&f.timeout))
+            .unwrap_or(Duration::from_secs(10)),
+        max_connections: args
+            .max_connections
+            .or_else(|| count(&f.max_connections))
+            .unwrap_or(512),
+        max_request_size: args
+            .max_request_size
+            .or_else(|| count(&f.max_request_size))
+            .unwrap_or(16 * 1024),
+        presign: !args.no_presign && f.presign.as_ref().is_none_or(|p| p.value),
+        by_name: args.responder_id_by_name
+            || f.responder_id_by_name.as_ref().is_some_and(|b| b.value),
+        metrics_listen: args
+            .metrics_listen
+            .clone()
+            .or_else(|| f.metrics_listen.as_ref().map(|m| m.value.clone())),
+    })
+}
+
 /// Runs the responder and returns the exit code.
 pub(crate) fn run(args: RespondArgs) -> i32 {
     crate::init_logging("respond");
@@ -106,47 +250,68 @@ pub(crate) fn run(args: RespondArgs) -> i32 {
         Some(t) => Arc::new(ShiftedClock::starting_at(t)),
         None => Arc::new(SystemClock),
     };
-    let responder = match build(&args, clock.now()) {
+    let settings = match settings(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mailstaple respond: {e}");
+            return 2;
+        }
+    };
+    let mut responders = Vec::new();
+    for spec in &settings.cas {
+        let responder = match build(spec, &settings, clock.now()) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("mailstaple respond: {e}");
+                return 2;
+            }
+        };
+        log::info!(
+            "{}: signing as {} ({}, {}), {} certificates in {}, responses valid for {}s",
+            spec.name,
+            responder.signer_subject(),
+            responder.algorithm_name(),
+            if responder.is_delegated() {
+                "delegated responder"
+            } else {
+                "the CA itself"
+            },
+            responder.index_len(),
+            spec.index.display(),
+            settings.validity.as_secs(),
+        );
+        if responder.signer_not_after() < clock.now() {
+            log::warn!(
+                "{}: the signer certificate expired at {}: clients will reject the responses",
+                spec.name,
+                responder.signer_not_after()
+            );
+        }
+        responders.push(Arc::new(responder));
+    }
+    let responders = match Responders::new(responders) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mailstaple respond: {e}");
             return 2;
         }
     };
-    log::info!(
-        "signing as {} ({}, {}), {} certificates in {}, responses valid for {}s",
-        responder.signer_subject(),
-        responder.algorithm_name(),
-        if responder.is_delegated() {
-            "delegated responder"
-        } else {
-            "the CA itself"
-        },
-        responder.index_len(),
-        args.index.display(),
-        args.validity.as_secs(),
-    );
-    if responder.signer_not_after() < clock.now() {
-        log::warn!(
-            "the signer certificate expired at {}: clients will reject the responses",
-            responder.signer_not_after()
-        );
-    }
-    if !args.listen.ip().is_loopback() {
+    let listen = settings.listen;
+    if !listen.ip().is_loopback() {
         log::warn!(
             "listening on {}, which is not a loopback address",
-            args.listen.ip()
+            listen.ip()
         );
     }
     let mut config = ServerConfig::default();
-    config.max_connections = args.max_connections;
-    config.header_timeout = args.timeout;
-    config.body_timeout = args.timeout;
-    config.write_timeout = args.timeout;
-    config.max_request_size = args.max_request_size;
+    config.max_connections = settings.max_connections;
+    config.header_timeout = settings.timeout;
+    config.body_timeout = settings.timeout;
+    config.write_timeout = settings.timeout;
+    config.max_request_size = settings.max_request_size;
     config.reload_interval = args.reload_interval;
-    config.presign = !args.no_presign;
-    if let Some(listen) = &args.metrics_listen {
+    config.presign = settings.presign;
+    if let Some(listen) = &settings.metrics_listen {
         let addr = match crate::metrics::parse_listen(listen) {
             Ok(a) => a,
             Err(e) => {
@@ -161,8 +326,11 @@ pub(crate) fn run(args: RespondArgs) -> i32 {
             return 2;
         }
     }
-    let server = Server::new(Arc::new(responder), config, clock).watch_index(args.index.clone());
-    let result = server.run_blocking(args.listen, |addr| {
+    let mut server = Server::new(responders, config, clock);
+    for (i, spec) in settings.cas.iter().enumerate() {
+        server = server.watch_ca_index(i, spec.index.clone());
+    }
+    let result = server.run_blocking(listen, |addr| {
         use std::io::Write as _;
         println!("listening on http://{addr}/");
         let _ = std::io::stdout().flush();
@@ -170,7 +338,7 @@ pub(crate) fn run(args: RespondArgs) -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("mailstaple respond: cannot serve on {}: {e}", args.listen);
+            eprintln!("mailstaple respond: cannot serve on {listen}: {e}");
             1
         }
     }
@@ -180,18 +348,18 @@ fn in_file(p: &Path) -> impl Fn(mailstaple_responder::Error) -> String + '_ {
     move |e| format!("{}: {e}", p.display())
 }
 
-fn build(args: &RespondArgs, now: Time) -> Result<Responder, String> {
+fn build(spec: &CaSpec, settings: &Settings, now: Time) -> Result<Responder, String> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-    let ca = certificate_der(&read(&args.ca)?).map_err(in_file(&args.ca))?;
-    let signer = match &args.signer_cert {
+    let ca = certificate_der(&read(&spec.ca)?).map_err(in_file(&spec.ca))?;
+    let signer = match &spec.signer_cert {
         Some(p) => Some(certificate_der(&read(p)?).map_err(in_file(p))?),
         None => None,
     };
-    let key = signing_key(args, signer.as_deref().unwrap_or(&ca))?;
-    let index = load_index(&args.index).map_err(in_file(&args.index))?;
+    let key = signing_key(spec, signer.as_deref().unwrap_or(&ca))?;
+    let index = load_index(&spec.index).map_err(in_file(&spec.index))?;
     let mut config = ResponderConfig::default();
-    config.validity_secs = args.validity.as_secs();
-    if args.responder_id_by_name {
+    config.validity_secs = settings.validity.as_secs();
+    if settings.by_name {
         config.responder_id = ResponderIdKind::ByName;
     }
     Responder::new(&ca, signer.as_deref(), key, index, &config, now).map_err(|e| e.to_string())
@@ -237,7 +405,7 @@ fn secret(
 }
 
 /// The signing key: a file (encrypted or not), or a PKCS#11 URI.
-fn signing_key(args: &RespondArgs, signer_cert: &[u8]) -> Result<SigningKey, String> {
+fn signing_key(args: &CaSpec, signer_cert: &[u8]) -> Result<SigningKey, String> {
     let key_arg = args.signer_key.to_string_lossy();
     if Pkcs11Uri::is_uri(&key_arg) {
         let module = args.pkcs11_module.as_deref().ok_or_else(|| {

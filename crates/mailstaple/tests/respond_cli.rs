@@ -1344,3 +1344,171 @@ fn pkcs11_signer_key_in_softhsm() {
     assert_eq!(staple.status(), CertStatus::Good);
     hostile_load(daemon);
 }
+
+/// Issue 18: two CAs in one process from the `[respond]` section (the root answering for the
+/// issuing CA, signing itself; the issuing CA through its delegated signer): `openssl ocsp`
+/// gets each answer signed by the right signer, a third issuer gets `unauthorized`; `config
+/// check` accepts the file and refuses broken entries with the reason.
+#[test]
+fn several_cas_from_the_configuration_file() {
+    if openssl().is_none() {
+        return;
+    }
+    let env = Env::new();
+    let pki = Pki::shared(KeyAlg::EcdsaP256);
+    std::fs::write(env.path("root.key"), pki.root.key_pem()).unwrap();
+    std::fs::write(
+        env.path("root-index.txt"),
+        "V\t310101000000Z\t\t02\tunknown\t/CN=intermediate\n",
+    )
+    .unwrap();
+    std::fs::write(env.path("rogue_signer.pem"), pki.rogue_signer.pem()).unwrap();
+    let config = env.path("mailstaple.toml");
+    std::fs::write(
+        &config,
+        "[respond]\nlisten = \"127.0.0.1:0\"\nvalidity = \"1d\"\n\n\
+         [[respond.ca]]\nname = \"root\"\nindex = \"root-index.txt\"\nca = \"root.pem\"\n\
+         signer_key = \"root.key\"\n\n\
+         [[respond.ca]]\nname = \"issuing\"\nindex = \"index.txt\"\nca = \"issuer.pem\"\n\
+         signer_cert = \"signer.pem\"\nsigner_key = \"signer.key\"\n",
+    )
+    .unwrap();
+    let check = env.run(&["config", "check", "mailstaple.toml"]);
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+    let daemon = Daemon::start(
+        env.dir.path(),
+        &[
+            "--config".into(),
+            "mailstaple.toml".into(),
+            "--now".into(),
+            now_arg(),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        daemon.log().contains("root: signing as"),
+        "{}",
+        daemon.log()
+    );
+    assert!(
+        daemon.log().contains("issuing: signing as"),
+        "{}",
+        daemon.log()
+    );
+    let url = daemon.url();
+    // The issuing CA's leaf: signed by the delegated signer.
+    let (stdout, stderr) = openssl_ocsp(&env, &["-url", &url, "-cert", "leaf.pem", "-resp_text"]);
+    assert_verified(&stderr, true);
+    assert!(stdout.contains("leaf.pem: good"), "{stdout}");
+    assert!(stdout.contains("CN=mailstaple OCSP signer"), "{stdout}");
+    // The root's certificate, the issuing CA: signed by the root itself.
+    let out = Command::new("openssl")
+        .args([
+            "ocsp",
+            "-issuer",
+            "root.pem",
+            "-cert",
+            "issuer.pem",
+            "-CAfile",
+            "root.pem",
+        ])
+        .args([
+            "-url",
+            &url,
+            "-attime",
+            &now_arg(),
+            "-validity_period",
+            "315360000",
+        ])
+        .args(["-resp_text"])
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stderr.contains("Response verify OK"), "{stdout}\n{stderr}");
+    assert!(stdout.contains("issuer.pem: good"), "{stdout}");
+    // Signed by the root itself: the responder's key hash is the issuer key hash.
+    let field = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+    };
+    assert_eq!(
+        field("Responder Id:"),
+        field("Issuer Key Hash:"),
+        "{stdout}"
+    );
+    // A third issuer: unauthorized.
+    let out = Command::new("openssl")
+        .args([
+            "ocsp",
+            "-issuer",
+            "other_ca.pem",
+            "-cert",
+            "rogue_signer.pem",
+        ])
+        .args(["-url", &url, "-no_nonce"])
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("unauthorized"), "{text}");
+    assert_eq!(daemon.stop(), 0);
+
+    // The CA from the flags and from the file at once: refused.
+    let out = env.run(&[
+        "respond",
+        "--config",
+        "mailstaple.toml",
+        "--index",
+        "index.txt",
+        "--ca",
+        "issuer.pem",
+        "--signer-key",
+        "issuer.key",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not both"));
+
+    // Broken entries, each refused by config check and by respond with the same reason.
+    for (entry, wanted) in [
+        (
+            "index = \"index.txt\"\nca = \"issuer.pem\"\n",
+            "[[respond.ca]]: signer_key is missing",
+        ),
+        (
+            "index = \"index.txt\"\nca = \"issuer.pem\"\nsigner_cert = \"signer.pem\"\nsigner_key = \"leaf.key\"\n",
+            "does not match",
+        ),
+        (
+            "index = \"root.pem\"\nca = \"issuer.pem\"\nsigner_key = \"issuer.key\"\n",
+            "[[respond.ca]] index root.pem: index line 1",
+        ),
+        (
+            "index = \"index.txt\"\nca = \"issuer.pem\"\nsigner_key = \"pkcs11:object=k\"\n",
+            "a pkcs11: key needs pkcs11_module",
+        ),
+        (
+            "index = \"index.txt\"\nca = \"issuer.pem\"\nsigner_key = \"issuer.key\"\nsigner_kye = \"x\"\n",
+            "(did you mean signer_key?)",
+        ),
+    ] {
+        std::fs::write(env.path("bad.toml"), format!("[[respond.ca]]\n{entry}")).unwrap();
+        for (args, code) in [
+            (&["config", "check", "bad.toml"][..], 1),
+            (&["respond", "--config", "bad.toml"][..], 2),
+        ] {
+            let out = env.run(args);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(code), "{args:?} {entry}: {text}");
+            assert!(text.contains(wanted), "{args:?} {entry}: {text}");
+        }
+    }
+}
