@@ -431,14 +431,14 @@ pub(crate) fn suggestion(name: &str, known: &[&str]) -> String {
 }
 
 /// A string value, or why not.
-fn string(raw: &DeValue<'_>) -> Result<String, String> {
+pub(crate) fn string(raw: &DeValue<'_>) -> Result<String, String> {
     raw.as_str()
         .map(str::to_owned)
         .ok_or_else(|| format!("expected a string, not a TOML {}", raw.type_str()))
 }
 
 /// An integer from 1 to `max`, or why not.
-fn positive(raw: &DeValue<'_>, max: u64) -> Result<u64, String> {
+pub(crate) fn positive(raw: &DeValue<'_>, max: u64) -> Result<u64, String> {
     let wrong = || format!("expected an integer from 1 to {max}");
     let Some(i) = raw.as_integer() else {
         return Err(format!("{}, not a TOML {}", wrong(), raw.type_str()));
@@ -495,10 +495,20 @@ fn seconds(raw: &DeValue<'_>) -> Result<u64, String> {
 
 /// `tls_ocsp_max_age`: seconds (an integer) or an Exim time (`"7d"`), from a minute to a year.
 fn max_age(raw: &DeValue<'_>) -> Result<u64, String> {
-    let (min, max) = MAX_AGE_LIMITS;
+    time_within(raw, MAX_AGE_LIMITS, "7d")
+}
+
+/// Seconds (an integer) or an Exim time string, from `min` to `max` seconds; `example` shows
+/// the syntax in the message.
+pub(crate) fn time_within(
+    raw: &DeValue<'_>,
+    (min, max): (u64, u64),
+    example: &str,
+) -> Result<u64, String> {
     let wrong = || {
         format!(
-            "expected seconds (an integer) or an Exim time such as \"7d\", from {min} s to {max} s"
+            "expected seconds (an integer) or an Exim time such as \"{example}\", from {min} s \
+             to {max} s"
         )
     };
     let seconds = match (raw.as_integer(), raw.as_str()) {
@@ -509,6 +519,43 @@ fn max_age(raw: &DeValue<'_>) -> Result<u64, String> {
     seconds
         .filter(|n| (min..=max).contains(n))
         .ok_or_else(wrong)
+}
+
+/// The tables of an array of tables `[[section.key]]` (the value of `key` in `[section]`), each
+/// with its line; a value of another shape, or an entry that is not a table, is reported.
+pub(crate) fn table_entries<'a, 'i>(
+    text: &str,
+    raw: &'a DeValue<'i>,
+    line: usize,
+    section: &str,
+    key: &str,
+    findings: &mut Findings,
+) -> Vec<(&'a DeTable<'i>, usize)> {
+    let Some(array) = raw.as_array() else {
+        findings.error(
+            line,
+            format!(
+                "[{section}] {key}: expected [[{section}.{key}]] entries, not a TOML {}",
+                raw.type_str()
+            ),
+        );
+        return Vec::new();
+    };
+    let mut tables = Vec::new();
+    for entry in array.iter() {
+        let line = line_of(text, entry.span().start);
+        match entry.get_ref().as_table() {
+            Some(t) => tables.push((t, line)),
+            None => findings.error(
+                line,
+                format!(
+                    "[[{section}.{key}]]: an entry is a TOML {}, not a table",
+                    entry.get_ref().type_str()
+                ),
+            ),
+        }
+    }
+    tables
 }
 
 /// Exim's time syntax: numbers each followed by `w`, `d`, `h`, `m` or `s` (a bare number is
@@ -741,28 +788,7 @@ fn parse_fetch(text: &str, table: &DeTable<'_>, fetch: &mut Fetch, findings: &mu
         },
     );
     for (raw, line) in entries {
-        let Some(array) = raw.as_array() else {
-            findings.error(
-                line,
-                format!(
-                    "[fetch] certificate: expected [[fetch.certificate]] entries, not a TOML {}",
-                    raw.type_str()
-                ),
-            );
-            continue;
-        };
-        for entry in array.iter() {
-            let line = line_of(text, entry.span().start);
-            let Some(t) = entry.get_ref().as_table() else {
-                findings.error(
-                    line,
-                    format!(
-                        "[[fetch.certificate]]: an entry is a TOML {}, not a table",
-                        entry.get_ref().type_str()
-                    ),
-                );
-                continue;
-            };
+        for (t, line) in table_entries(text, raw, line, "fetch", "certificate", findings) {
             let mut e = FetchEntry {
                 line,
                 cert: None,

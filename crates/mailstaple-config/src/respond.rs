@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use toml::de::{DeTable, DeValue};
 
-use crate::parse::{Findings, Value, line_of, read_table};
+use crate::parse::{Findings, Value, positive, read_table, string, table_entries, time_within};
 
 /// Options of `[respond]`.
 pub(crate) const RESPOND_OPTIONS: &[&str] = &[
@@ -169,41 +169,26 @@ pub(crate) fn parse_respond(
                 "responder_id_by_name" => {
                     respond.responder_id_by_name = Some(Value::new(flag(raw)?, line));
                 }
-                "validity" => respond.validity = Some(Value::new(time(raw, VALIDITY)?, line)),
-                "timeout" => respond.timeout = Some(Value::new(time(raw, (1, MAX_TIMEOUT))?, line)),
+                "validity" => {
+                    respond.validity = Some(Value::new(time_within(raw, VALIDITY, "1d")?, line));
+                }
+                "timeout" => {
+                    respond.timeout =
+                        Some(Value::new(time_within(raw, (1, MAX_TIMEOUT), "10s")?, line));
+                }
                 "max_connections" => {
-                    respond.max_connections = Some(Value::new(number(raw, MAX_CONNECTIONS)?, line));
+                    respond.max_connections =
+                        Some(Value::new(positive(raw, MAX_CONNECTIONS)?, line));
                 }
                 _ => {
-                    respond.max_request_size = Some(Value::new(number(raw, MAX_REQUEST)?, line));
+                    respond.max_request_size = Some(Value::new(positive(raw, MAX_REQUEST)?, line));
                 }
             }
             Ok(())
         },
     );
     for (raw, line) in entries {
-        let Some(array) = raw.as_array() else {
-            findings.error(
-                line,
-                format!(
-                    "[respond] ca: expected [[respond.ca]] entries, not a TOML {}",
-                    raw.type_str()
-                ),
-            );
-            continue;
-        };
-        for entry in array.iter() {
-            let line = line_of(text, entry.span().start);
-            let Some(t) = entry.get_ref().as_table() else {
-                findings.error(
-                    line,
-                    format!(
-                        "[[respond.ca]]: an entry is a TOML {}, not a table",
-                        entry.get_ref().type_str()
-                    ),
-                );
-                continue;
-            };
+        for (t, line) in table_entries(text, raw, line, "respond", "ca", findings) {
             let mut e = RespondCaEntry {
                 line,
                 name: None,
@@ -239,38 +224,6 @@ pub(crate) fn parse_respond(
             respond.cas.push(e);
         }
     }
-}
-
-fn string(raw: &DeValue<'_>) -> Result<String, String> {
-    raw.as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("expected a string, not a TOML {}", raw.type_str()))
-}
-
-fn number(raw: &DeValue<'_>, max: u64) -> Result<u64, String> {
-    let wrong = || format!("expected an integer from 1 to {max}");
-    let Some(i) = raw.as_integer() else {
-        return Err(format!("{}, not a TOML {}", wrong(), raw.type_str()));
-    };
-    u64::from_str_radix(i.as_str(), i.radix())
-        .ok()
-        .filter(|n| (1..=max).contains(n))
-        .ok_or_else(wrong)
-}
-
-/// Seconds, or an Exim time string, within `(min, max)`.
-fn time(raw: &DeValue<'_>, (min, max): (u64, u64)) -> Result<u64, String> {
-    let wrong = || {
-        format!(
-            "expected seconds (an integer) or an Exim time such as \"1d\", from {min} s to {max} s"
-        )
-    };
-    let secs = match (raw.as_integer(), raw.as_str()) {
-        (Some(i), _) => u64::from_str_radix(i.as_str(), i.radix()).ok(),
-        (None, Some(text)) => crate::exim_time(text),
-        _ => return Err(format!("{}, not a TOML {}", wrong(), raw.type_str())),
-    };
-    secs.filter(|n| (min..=max).contains(n)).ok_or_else(wrong)
 }
 
 /// The checks of `[respond]` that need the files: every entry complete, its certificates,
