@@ -289,6 +289,7 @@ fn expected_paths() -> Vec<String> {
         format!("/{CONFIG}"),
         format!("/{UNIT_DIR}/mailstaple-serve.service"),
         format!("/{UNIT_DIR}/mailstaple-fetch.service"),
+        format!("/{UNIT_DIR}/mailstaple-respond.service"),
     ];
     paths.extend(COMPLETIONS.iter().map(|(_, path)| format!("/{path}")));
     paths
@@ -474,8 +475,8 @@ fn check_units(dir: &Path) -> Result<()> {
         })
         .collect();
     ensure!(
-        units.len() == 2,
-        "expected two units in {}, found {units:?}",
+        units.len() == 3,
+        "expected three units in {}, found {units:?}",
         dir.display()
     );
     util::run(Command::new(analyze).arg("verify").args(&units))

@@ -73,7 +73,7 @@ fn packaged_units_run_the_packaged_binary() {
             unit.display()
         );
     }
-    assert_eq!(seen, 2, "the serve and fetch units");
+    assert_eq!(seen, 3, "the serve, fetch and respond units");
 }
 
 #[test]
