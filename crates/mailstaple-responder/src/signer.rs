@@ -334,6 +334,40 @@ mod tests {
         assert_eq!(p.0.as_slice(), b"two\n");
     }
 
+    /// AES-GCM (which OpenSSL's command line does not write into PKCS#8) through the same
+    /// crates: scrypt and AES-256-GCM, the right passphrase and a wrong one.
+    #[test]
+    fn scrypt_and_aes_gcm_keys() {
+        use pkcs8::pkcs5::{pbes2, scrypt};
+        let pki = mailstaple_testpki::Pki::shared(mailstaple_testpki::KeyAlg::EcdsaP256);
+        let plain = pki.signer.key.serialized_der();
+        let info = pkcs8::PrivateKeyInfoRef::try_from(plain).unwrap();
+        let params = pbes2::Parameters::scrypt_aes256gcm(
+            scrypt::Params::new(10, 8, 1).unwrap(),
+            &[7; 16],
+            [9; 12],
+        )
+        .unwrap();
+        let encrypted = info.encrypt_with_params(params, b"gcm pass").unwrap();
+        let der = encrypted.as_bytes();
+        assert!(SigningKey::is_encrypted(der));
+        let key = SigningKey::from_file_contents_with_passphrase(
+            der,
+            Some(&Passphrase::new(b"gcm pass".to_vec())),
+        )
+        .unwrap();
+        assert_eq!(key.public_key(), pki.signer.spki_bits());
+        let wrong = SigningKey::from_file_contents_with_passphrase(
+            der,
+            Some(&Passphrase::new(b"other".to_vec())),
+        );
+        assert!(matches!(wrong, Err(Error::WrongPassphrase)), "{wrong:?}");
+        assert!(matches!(
+            SigningKey::from_file_contents(der),
+            Err(Error::PassphraseRequired)
+        ));
+    }
+
     #[test]
     fn plain_keys_are_not_encrypted_and_garbage_is_refused() {
         assert!(!SigningKey::is_encrypted(
