@@ -4,7 +4,11 @@ use std::path::PathBuf;
 
 use mailstaple_config::{Error, Finding, Severity};
 
-/// Work with the configuration file of `mailstaple serve`, `send` and `fetch --daemon`.
+/// Work with the configuration file of `mailstaple serve`, `send`, `fetch --daemon` and
+/// `respond`.
+// These doc comments are clap's --help text, shown verbatim; rustdoc would read the indented
+// sample file as a Rust code block.
+#[allow(rustdoc::invalid_rust_codeblocks)]
 #[derive(clap::Subcommand, Debug)]
 pub(crate) enum ConfigCmd {
     /// Check a configuration file: errors, weak combinations and notes.

@@ -57,6 +57,8 @@ use crate::hostlist_cmd::kernel_hostname;
 /// "invalid", `reason`, `revocation_time`, `revocation_reason`, `size`, `this_update`,
 /// `next_update`, `effective_expiry`, `seconds_left`, `percent_left`}), `exim`
 /// ({`tls_out_ocsp`, `hosts_require_ocsp`: "deliver" or "defer", `defer_text`}).
+// These doc comments are clap's --help text; rustdoc would read `[:port]` as a link.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct ProbeArgs {
