@@ -6,11 +6,13 @@
 //! For each case the DER response is written to a file and checked with
 //!
 //! ```text
-//! faketime -f "<AT as YYYY-MM-DD hh:mm:ss>" openssl ocsp -respin resp.der -issuer issuer.pem \
-//!     [-sha256] -cert leaf.pem -CAfile root.pem -no_nonce -attime <AT> -validity_period 300 [extra]
+//! LD_PRELOAD=/usr/$LIB/faketime/libfaketime.so.1 FAKETIME="<AT as YYYY-MM-DD hh:mm:ss>" \
+//!     openssl ocsp -respin resp.der -issuer issuer.pem [-sha256] -cert leaf.pem \
+//!     -CAfile root.pem -no_nonce -attime <AT> -validity_period 300 [extra]
 //! ```
 //!
-//! with `TZ=UTC`. `-attime` sets the time of the responder certificate's chain check, but OpenSSL
+//! with `TZ=UTC` (libfaketime preloaded directly, not through the `faketime` wrapper, whose
+//! per-process named semaphores make it fail now and then). `-attime` sets the time of the responder certificate's chain check, but OpenSSL
 //! compares thisUpdate/nextUpdate (`OCSP_check_validity`) with the wall clock, so the process runs
 //! under libfaketime with its clock frozen at the same instant `AT` (no test here reads the real
 //! clock). `-validity_period 300` is the skew, the same as [`Policy::default`]'s `skew_secs`.
@@ -366,12 +368,9 @@ fn run_openssl(dir: &Path, case: &Case) -> Out {
         &validity,
     ]);
     args.extend(case.extra.iter().map(String::as_str));
-    let out = Command::new("faketime")
-        .arg("-f")
-        .arg(faketime_spec(case.at))
-        .arg("openssl")
+    let out = Command::new("openssl")
         .args(&args)
-        .env("TZ", "UTC")
+        .envs(frozen_clock(case.at))
         .current_dir(dir)
         .output()
         .expect("faketime openssl runs");
@@ -1193,6 +1192,20 @@ fn write_extra_files(pki: &Pki, dir: &Path) {
     }
 }
 
+/// The environment that freezes a child's clock at `at`: libfaketime preloaded into the child
+/// itself. (The `faketime` wrapper forks and keeps a named semaphore per process ID; a stale one
+/// left by a killed run makes a later wrapper with the same ID fail.)
+fn frozen_clock(at: u64) -> [(&'static str, String); 3] {
+    [
+        ("TZ", "UTC".to_owned()),
+        (
+            "LD_PRELOAD",
+            "/usr/$LIB/faketime/libfaketime.so.1".to_owned(),
+        ),
+        ("FAKETIME", faketime_spec(at)),
+    ]
+}
+
 /// Both peers present, and libfaketime really freezes the clock at the instant we mean.
 fn peers_available() -> bool {
     if !peer_available("openssl", &["version"])
@@ -1200,9 +1213,9 @@ fn peers_available() -> bool {
     {
         return false;
     }
-    let out = Command::new("faketime")
-        .args(["-f", &faketime_spec(NOW), "date", "+%s"])
-        .env("TZ", "UTC")
+    let out = Command::new("date")
+        .arg("+%s")
+        .envs(frozen_clock(NOW))
         .output()
         .expect("faketime date runs");
     assert_eq!(

@@ -654,9 +654,13 @@ fn r14_serve_staples_from_the_real_openssl_ocsp_responder() {
     // faketime's "@YYYY-MM-DD hh:mm:ss": a clock that starts at the PKI's instant and runs.
     let at = mailstaple_ocsp::Time::from_unix(i64::try_from(NOW).unwrap()).to_string();
     let start_at = format!("@{}", at.trim_end_matches('Z').replace('T', " "));
-    let child = Command::new("faketime")
+    // libfaketime preloaded into openssl itself: the faketime wrapper forks, and killing it
+    // would leave the responder running.
+    let child = Command::new("openssl")
         .env("TZ", "UTC")
-        .args(["-f", &start_at, "openssl", "ocsp"])
+        .env("LD_PRELOAD", "/usr/$LIB/faketime/libfaketime.so.1")
+        .env("FAKETIME", &start_at)
+        .arg("ocsp")
         .args(["-index", "index.txt", "-port", &port.to_string()])
         .args([
             "-rsigner",
