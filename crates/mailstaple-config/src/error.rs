@@ -60,11 +60,6 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Read { source, .. } => Some(source),
-            Error::Invalid { .. } => None,
-        }
-    }
-}
+// The message already says what the system said; returning it as `source` too would print it
+// twice in an error chain (`{:#}`).
+impl std::error::Error for Error {}

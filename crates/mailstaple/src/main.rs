@@ -33,7 +33,7 @@ struct Cli {
 
 #[derive(clap::Subcommand, Debug)]
 enum Cmd {
-    /// Check the TOML configuration file of `serve` and `send`.
+    /// Check the TOML configuration file that serve, send, fetch --daemon and respond read.
     #[command(subcommand)]
     Config(config_cmd::ConfigCmd),
     /// Run the whole story over loopback: test PKI, OCSP responder, fetcher, stapling SMTP
