@@ -136,8 +136,13 @@ impl log::Log for StderrLogger {
     }
 
     fn log(&self, record: &log::Record<'_>) {
+        use std::io::Write as _;
         if self.enabled(record.metadata()) {
-            eprintln!(
+            // A log line that cannot be written (the terminal closed: EIO) is dropped; eprintln!
+            // would panic, and a daemon whose terminal went away could then no longer be
+            // stopped (the panic ended its signal task before the shutdown).
+            let _ = writeln!(
+                std::io::stderr().lock(),
                 "mailstaple {}: {}: {}",
                 self.0.get().copied().unwrap_or("-"),
                 record.level().as_str().to_ascii_lowercase(),

@@ -1108,11 +1108,37 @@ fn encrypted_signer_keys() {
     .unwrap()
     .status();
     assert_eq!(status, CertStatus::Good);
+    // Closing the terminal (killing `script`) leaves the responder running, as a daemon should;
+    // SIGTERM must still stop it, although its standard error is gone.
     let _ = child.kill();
     let _ = child.wait();
-    let _ = Command::new("pkill")
-        .args(["-f", "pbkdf2-aes256cbc.key"])
-        .status();
+    let running = processes_in(env.dir.path());
+    assert_eq!(running.len(), 1, "the responder under the pty: {running:?}");
+    for pid in &running {
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", &pid.to_string()])
+            .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !processes_in(env.dir.path()).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "SIGTERM did not stop the responder whose terminal closed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The processes whose working directory is `dir` (from /proc).
+fn processes_in(dir: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd == dir))
+        .collect()
 }
 
 /// SoftHSM2's module, where Debian installs it; `None` (the test skipped) when it is missing,
