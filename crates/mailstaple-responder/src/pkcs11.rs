@@ -17,6 +17,13 @@
 //! and `type` are understood (percent-encoded values decoded); `slot-id` picks a slot by
 //! number; query attributes (`pin-value`, `module-path`) are refused: the PIN comes from a file
 //! or a credential and the module from its own option, so neither ends up in a process listing.
+//!
+//! Two small pieces are written here rather than taken from a crate: the URI parser (RFC 7512's
+//! path attributes are `;`-separated `name=value` pairs with %-escapes; the subset above is
+//! thirty lines, and refusing query attributes is a policy no parser crate offers), and the
+//! `r || s` to DER `ECDSA-Sig-Value` conversion (two minimal INTEGERs in a SEQUENCE; the `der`
+//! crate would be a new dependency of this crate for one structure, and the unit tests pin the
+//! encodings, including P-521's long-form length).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
