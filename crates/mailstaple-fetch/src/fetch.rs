@@ -203,6 +203,20 @@ pub async fn fetch_and_install(
     let url = target.responder_url()?;
     let request = target.request(nonce)?;
     let body = exchange(&url, &request, &opts.http).await?;
+    install_answer(target, opts, now, nonce, installed, body).await
+}
+
+/// Judges an answer (from the responder or the fleet's store) exactly as [`fetch_and_install`]
+/// does, and installs it when it is good and not older than `installed`, or an authentic
+/// revocation not older than it.
+pub(crate) async fn install_answer(
+    target: &Target,
+    opts: &FetchOptions,
+    now: UnixTime,
+    nonce: Option<&[u8]>,
+    installed: Option<Time>,
+    body: Vec<u8>,
+) -> Result<Checked, Error> {
     // An authentic, current revocation for this certificate (newer than what is installed)
     // replaces the installed good proof: the server must stop stapling what the CA withdrew.
     // The server staple provider never staples a revoked proof, and logs it at error level.
@@ -211,14 +225,7 @@ pub async fn fetch_and_install(
         && nonce.is_none_or(|n| staple.nonce() == Some(n))
         && installed.is_none_or(|old| staple.this_update() >= old)
     {
-        let out = target.out.clone();
-        let bytes = body.clone();
-        tokio::task::spawn_blocking(move || install_atomic(&out, &bytes))
-            .await
-            .map_err(|e| Error::Io {
-                path: target.out.display().to_string(),
-                error: std::io::Error::other(e.to_string()),
-            })??;
+        install_blocking(&target.out, body).await?;
         return Err(Error::RevokedInstalled(staple.status()));
     }
     let checked = target.check(&body, now, &opts.policy, nonce)?;
@@ -230,16 +237,20 @@ pub async fn fetch_and_install(
             installed: old,
         });
     }
-    // The writes and fsyncs block: run them on the blocking pool, so that they neither stall the
-    // runtime's few workers nor queue behind each other (concurrent fsyncs share journal commits).
-    let out = target.out.clone();
-    tokio::task::spawn_blocking(move || install_atomic(&out, &body))
+    install_blocking(&target.out, body).await?;
+    Ok(checked)
+}
+
+/// Installs on the blocking pool: the writes and fsyncs neither stall the runtime's few workers
+/// nor queue behind each other (concurrent fsyncs share journal commits).
+pub(crate) async fn install_blocking(out: &Path, bytes: Vec<u8>) -> Result<(), Error> {
+    let path = out.to_path_buf();
+    tokio::task::spawn_blocking(move || install_atomic(&path, &bytes))
         .await
         .map_err(|e| Error::Io {
-            path: target.out.display().to_string(),
+            path: out.display().to_string(),
             error: std::io::Error::other(e.to_string()),
-        })??;
-    Ok(checked)
+        })?
 }
 
 /// The one-shot outcome (complete by design: a proof was fetched or none was needed).

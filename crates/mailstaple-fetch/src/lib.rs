@@ -32,6 +32,7 @@ mod codec;
 pub mod daemon;
 mod error;
 mod fetch;
+pub mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;

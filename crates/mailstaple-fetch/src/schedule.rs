@@ -339,6 +339,44 @@ impl Scheduler {
         self.handle_timeout(now);
     }
 
+    /// A fetch for `id` ended without a verdict from the responder: another node of the fleet
+    /// holds the lease, or a store read left nothing to do. The entry waits until `at` (no
+    /// failure is counted, no backoff grows); `validity` is the proof in hand now, if one was
+    /// installed meanwhile (from the store).
+    pub fn handle_deferred(&mut self, now: i64, id: EntryId, at: i64, validity: Option<Validity>) {
+        if !self.finish_fetch(id) {
+            return;
+        }
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        entry.state = State::Waiting;
+        if let Some(v) = validity
+            && entry.validity.is_none_or(|old| v.this_update >= old.this_update)
+        {
+            entry.validity = Some(v);
+            entry.failures = 0;
+            entry.last_error = None;
+            self.drop_notices(id);
+            self.arm_health_timers(now, id);
+        }
+        self.schedule(now, id, at);
+        self.handle_timeout(now);
+    }
+
+    /// Makes a waiting entry due now (a change notice from the fleet): its refresh timer is
+    /// dropped and it joins the fetch queue. Returns the refresh time it had, or `None` when the
+    /// entry is not waiting (already queued or fetching, or unknown) and nothing changed.
+    pub fn trigger(&mut self, now: i64, id: EntryId) -> Option<i64> {
+        let entry = self.entries.get_mut(&id)?;
+        if entry.state != State::Waiting {
+            return None;
+        }
+        let had = entry.refresh_at.unwrap_or(now);
+        self.schedule(now, id, now);
+        Some(had)
+    }
+
     /// Processes every timer due at `now`.
     pub fn handle_timeout(&mut self, now: i64) {
         while let Some(&(at, id, timer)) = self.timers.first() {
