@@ -2,7 +2,8 @@
 //!
 //! The interop tests run the real `openssl`, `gnutls-cli`, `exim` and `swaks`, `faketime`
 //! to pin the clock of `openssl ocsp` in the differential tests, `dnsmasq` as the DNS server
-//! of `probe --domain`, and SoftHSM2 as the PKCS#11 token of `respond`.
+//! of `probe --domain`, SoftHSM2 as the PKCS#11 token of `respond`, and `redis-server` with
+//! `redis-cli` as the shared store of the fleet tests.
 //! When one is missing this installs its Debian package (only the missing ones, after one
 //! `apt-get update`); without root it stops and says what to install.
 //! `cargo xtask ci` then sets `MAILSTAPLE_REQUIRE_PEERS=1`, so a test fails instead of skipping
@@ -89,6 +90,15 @@ const PEERS: &[Peer] = &[
         package: "softhsm2",
         version_args: &["--version"],
         probe: Some(&["test", "-e", "/usr/lib/softhsm/libsofthsm2.so"]),
+    },
+    // The shared store of the fleet tests (one server and a local three-master Cluster);
+    // redis-cli, which writes hostile values and creates the Cluster, comes with it
+    // (redis-tools).
+    Peer {
+        programs: &["redis-server"],
+        package: "redis-server",
+        version_args: &["--version"],
+        probe: Some(&["redis-cli", "--version"]),
     },
 ];
 

@@ -209,14 +209,7 @@ impl Pki {
         let root = make(alg, root_params.clone(), None);
         let root_issuer = Issuer::new(root_params, &root.key);
 
-        let int_params = ca_params(
-            "mailstaple test intermediate",
-            alg,
-            2,
-            days(-365),
-            days(1825),
-            Some(0),
-        );
+        let int_params = intermediate_params(alg);
         let intermediate = make(alg, int_params.clone(), Some(&root_issuer));
         let int_issuer = Issuer::new(int_params, &intermediate.key);
 
@@ -324,6 +317,27 @@ impl Pki {
             .position(|&a| a == alg)
             .expect("every KeyAlg is in ALL");
         CACHE[index].get_or_init(|| Pki::new(alg))
+    }
+
+    /// Another leaf issued by [`Pki::intermediate`], like [`Pki::other_leaf`]: a fresh key of the
+    /// PKI's algorithm, the unsigned big-endian `serial`, CN and DNS SAN
+    /// `leaf-SERIALHEX.example.test`, valid NOW−30d .. NOW+90d, EKU serverAuth, and an AIA OCSP
+    /// URL when `ocsp_url` is given. For tests that need many certificates of one issuer (a
+    /// fleet of hosts fetching proofs for hundreds of them); the caller keeps serials distinct
+    /// from the table's.
+    pub fn issue_leaf(&self, serial: &[u8], ocsp_url: Option<&str>) -> Cert {
+        let alg = self.intermediate.alg;
+        let hex: String = serial.iter().map(|b| format!("{b:02x}")).collect();
+        let host = format!("leaf-{hex}.example.test");
+        // The intermediate's parameters are a pure function of the algorithm, so its Issuer can
+        // be rebuilt around the kept key: the same subject and key identifier.
+        let issuer = Issuer::new(intermediate_params(alg), &self.intermediate.key);
+        make(
+            alg,
+            leaf_params(&host, serial, alg, ocsp_url, false),
+            Some(&issuer),
+        )
+        .into_cert(alg)
     }
 
     /// A builder for an OCSP response about [`Pki::leaf`], signed by [`Pki::intermediate`].
@@ -442,6 +456,20 @@ fn ca_params(
         KeyUsagePurpose::CrlSign,
     ];
     p
+}
+
+/// The intermediate's parameters (a pure function of the algorithm: [`Pki::issue_leaf`] rebuilds
+/// its issuer from them).
+fn intermediate_params(alg: KeyAlg) -> CertificateParams {
+    let days = |d: i64| i64::try_from(NOW).expect("NOW fits") + d * DAY as i64;
+    ca_params(
+        "mailstaple test intermediate",
+        alg,
+        2,
+        days(-365),
+        days(1825),
+        Some(0),
+    )
 }
 
 fn leaf_params(

@@ -432,6 +432,54 @@ fn options_change_the_leaf() {
 }
 
 #[test]
+fn issued_leaves_are_signed_by_the_intermediate() {
+    let pki = Pki::shared(KeyAlg::Ed25519);
+    let a = pki.issue_leaf(&[0x40, 0x01], Some("http://127.0.0.1:9/"));
+    let b = pki.issue_leaf(&[0x40, 0x02], None);
+    for (leaf, serial) in [(&a, "4001"), (&b, "4002")] {
+        assert_eq!(leaf.serial(), &hex(serial)[..]);
+        assert_eq!(leaf.issuer_der(), pki.intermediate.subject_der());
+        // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }
+        let (outer, _) = der::expect(&leaf.der, der::tag::SEQUENCE).unwrap();
+        let (tbs, rest) = der::expect(outer.content, der::tag::SEQUENCE).unwrap();
+        let (_alg, rest) = der::expect(rest, der::tag::SEQUENCE).unwrap();
+        let (bits, _) = der::expect(rest, der::tag::BIT_STRING).unwrap();
+        let signature = &bits.content[1..];
+        assert!(verifies(
+            &pki.intermediate,
+            SigAlg::Ed25519,
+            tbs.full,
+            signature
+        ));
+        assert!(!verifies(
+            &pki.other_ca,
+            SigAlg::Ed25519,
+            tbs.full,
+            signature
+        ));
+        assert!(contains(
+            &leaf.der,
+            format!("leaf-{serial}.example.test").as_bytes()
+        ));
+    }
+    assert_ne!(a.spki_bits(), b.spki_bits());
+    assert!(contains(
+        &a.der,
+        &crate::pki::aia_ocsp("http://127.0.0.1:9/")
+    ));
+    assert!(!contains(&b.der, &der::oid(&[1, 3, 6, 1, 5, 5, 7, 1, 1])));
+    // The intermediate's key identifier, as in the table's leaves.
+    let aki = |c: &Cert| {
+        let oid = der::oid(&[2, 5, 29, 35]);
+        let at = c.der.windows(oid.len()).position(|w| w == oid).unwrap();
+        c.der[at..at + oid.len() + 26].to_vec()
+    };
+    assert_eq!(aki(&a), aki(&pki.other_leaf));
+    let resp = parse(&pki.response().cert(&a).build());
+    assert_eq!(resp.serial, hex("4001"));
+}
+
+#[test]
 fn shared_is_cached() {
     assert!(std::ptr::eq(
         Pki::shared(KeyAlg::Ed25519),
