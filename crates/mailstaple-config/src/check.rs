@@ -353,6 +353,52 @@ fn check_metrics_listen(section: &str, value: &Option<Value>, findings: &mut Fin
     }
 }
 
+/// The fleet store: the password and CA files readable, a password not left in the file.
+fn check_store(f: &crate::Fetch, findings: &mut Findings) {
+    let Some(store) = &f.store else {
+        for (key, v) in [
+            ("store_prefix", &f.store_prefix),
+            ("store_password_file", &f.store_password_file),
+            ("store_ca", &f.store_ca),
+            ("node", &f.node),
+        ] {
+            if let Some(v) = v {
+                findings.warning(v.line, format!("[fetch] {key} has no effect without store"));
+            }
+        }
+        return;
+    };
+    let Ok(url) = mailstaple_store::StoreUrl::parse(&store.value) else {
+        return;
+    };
+    if url.has_password() {
+        findings.warning(
+            store.line,
+            "[fetch] store: the password is in the configuration file; store_password_file (or \
+             the systemd credential store-password) keeps it out",
+        );
+    }
+    if let Some(p) = &f.store_password_file {
+        match std::fs::read_to_string(&p.value) {
+            Ok(text) if text.trim().is_empty() => {
+                findings.error(p.line, format!("[fetch] store_password_file {}: empty", p.value));
+            }
+            Ok(_) => {}
+            Err(e) => findings.error(p.line, format!("[fetch] store_password_file {}: {e}", p.value)),
+        }
+    }
+    if let Some(c) = &f.store_ca {
+        if !url.tls {
+            findings.warning(c.line, "[fetch] store_ca has no effect without rediss://");
+        }
+        match std::fs::read(&c.value) {
+            Ok(bytes) if mailstaple_ocsp::pem::all_blocks(&bytes, "CERTIFICATE").is_ok_and(|b| !b.is_empty()) => {}
+            Ok(_) => findings.error(c.line, format!("[fetch] store_ca {}: no PEM CERTIFICATE", c.value)),
+            Err(e) => findings.error(c.line, format!("[fetch] store_ca {}: {e}", c.value)),
+        }
+    }
+}
+
 fn check_fetch(file: &File, served: &[PathBuf], findings: &mut Findings) {
     let f = &file.fetch;
     check_metrics_listen("fetch", &f.metrics_listen, findings);
@@ -362,6 +408,7 @@ fn check_fetch(file: &File, served: &[PathBuf], findings: &mut Findings) {
     {
         findings.error(s.line, "[fetch] status: empty; name a file or leave it out");
     }
+    check_store(f, findings);
     // Without [server] TLS, the file is a fetcher's only (for Exim): every proof is for another
     // server, so an entry no tls_ocsp_file serves is nothing to warn about.
     let serving = file.server.tls_certificate.is_some();

@@ -96,7 +96,15 @@ pub fn render(file: &File) -> String {
         server.insert("fetch".to_owned(), value);
     }
     let f = &file.fetch;
-    let mut fetch = strings(&[("status", &f.status), ("metrics_listen", &f.metrics_listen)]);
+    let mut fetch = strings(&[
+        ("status", &f.status),
+        ("metrics_listen", &f.metrics_listen),
+        ("store", &f.store),
+        ("store_prefix", &f.store_prefix),
+        ("store_password_file", &f.store_password_file),
+        ("store_ca", &f.store_ca),
+        ("node", &f.node),
+    ]);
     for (name, value) in [
         ("smtp_accept_max", &s.smtp_accept_max),
         ("smtp_accept_max_per_host", &s.smtp_accept_max_per_host),
@@ -117,6 +125,7 @@ pub fn render(file: &File) -> String {
         ("timeout", &f.timeout),
         ("max_body", &f.max_body),
         ("tls_ocsp_max_age", &f.tls_ocsp_max_age),
+        ("store_poll", &f.store_poll),
     ] {
         if let Some(v) = value {
             fetch.insert(

@@ -37,6 +37,12 @@
 //! status = "/run/mailstaple/fetch-status.json"
 //! metrics_listen = "9326"  # the daemon's /metrics and /status
 //! tls_ocsp_max_age = "7d"  # do not install proofs older than this (unset: no maximum)
+//! store = "redis://127.0.0.1:6379"   # a fleet shares proofs (rediss://, redis+cluster://h1,h2)
+//! store_prefix = "mailstaple"        # keys PREFIX:{KEYHASH.SERIAL}:proof and :lease
+//! store_password_file = "/etc/mailstaple/redis.pass"   # optional, instead of one in the URL
+//! store_ca = "/etc/mailstaple/redis-ca.pem"            # optional, for rediss://
+//! store_poll = 5           # seconds between reads while another node holds a lease
+//! node = "mx1"             # this host in the fleet (default: the host name)
 //! [[fetch.certificate]]    # the certificates whose proofs the fetcher keeps
 //! cert = "/etc/mail/ec.pem"
 //! issuer = "/etc/mail/ec-issuer.pem"
@@ -87,7 +93,7 @@ use std::path::{Path, PathBuf};
 pub use check::check;
 pub use error::Error;
 pub use parse::{
-    Client, Fetch, FetchCertificate, FetchEntry, FetchSelection, File, Finding, Findings,
+    Client, Fetch, FetchCertificate, FetchEntry, FetchStore, FetchSelection, File, Finding, Findings,
     MAX_AGE_LIMITS, Server, Severity, Value, exim_time, parse,
 };
 pub use respond::{Respond, RespondCa, RespondCaEntry};

@@ -41,6 +41,12 @@ pub(crate) const FETCH_OPTIONS: &[&str] = &[
     "status",
     "metrics_listen",
     "tls_ocsp_max_age",
+    "store",
+    "store_prefix",
+    "store_password_file",
+    "store_ca",
+    "store_poll",
+    "node",
 ];
 /// Keys of a `[[fetch.certificate]]` entry.
 pub(crate) const FETCH_KEYS: &[&str] = &["cert", "issuer", "out", "url", "name"];
@@ -228,8 +234,69 @@ pub struct Fetch {
     pub metrics_listen: Option<Value>,
     /// mailstaple's own: the maximum age of a proof the fetcher installs, in seconds.
     pub tls_ocsp_max_age: Option<Value<u64>>,
+    /// The fleet's shared store: `redis://`, `rediss://`, `redis+cluster://`.
+    pub store: Option<Value>,
+    /// The store's key prefix.
+    pub store_prefix: Option<Value>,
+    /// A file holding the store's password (instead of one in the URL).
+    pub store_password_file: Option<Value>,
+    /// PEM CA certificates for a `rediss` store's TLS certificate.
+    pub store_ca: Option<Value>,
+    /// Seconds a node that did not get a lease waits before reading the store again.
+    pub store_poll: Option<Value<u64>>,
+    /// This node's name in the fleet.
+    pub node: Option<Value>,
     /// The `[[fetch.certificate]]` entries, in file order.
     pub certificates: Vec<FetchEntry>,
+}
+
+/// The fleet settings of `[fetch]`, typed (see [`File::fetch_store`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FetchStore {
+    /// The store (its password, if in the URL, never printed).
+    pub url: mailstaple_store::StoreUrl,
+    /// The key prefix (default `mailstaple`).
+    pub prefix: String,
+    /// This node's name (`None`: the host name).
+    pub node: Option<String>,
+    /// Seconds between reads of a node waiting for another's lease (default 5).
+    pub poll: u64,
+    /// The password file, if any.
+    pub password_file: Option<PathBuf>,
+    /// The CA file, if any.
+    pub ca: Option<PathBuf>,
+}
+
+/// Largest `store_poll`, in seconds.
+const MAX_STORE_POLL: u64 = 3600;
+
+/// A store key prefix: what Redis keys and channel names take without quoting trouble.
+fn prefix(raw: &DeValue<'_>) -> Result<String, String> {
+    let p = string(raw)?;
+    if p.is_empty()
+        || p.len() > 64
+        || !p
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/'))
+    {
+        return Err(format!(
+            "{p:?}: expected 1 to 64 letters, digits and - _ . : / (no braces: the key's \
+             hash tag is the certificate's)"
+        ));
+    }
+    Ok(p)
+}
+
+/// A node name: printable, no spaces (it is in lease values and notices).
+fn node_name(raw: &DeValue<'_>) -> Result<String, String> {
+    let n = string(raw)?;
+    if n.is_empty() || n.len() > 64 || n.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{n:?}: expected 1 to 64 characters without spaces or control characters"
+        ));
+    }
+    Ok(n)
 }
 
 /// The file, parsed.
@@ -306,6 +373,23 @@ impl File {
     /// The `[fetch] status` file.
     pub fn fetch_status_file(&self) -> Option<&Path> {
         self.fetch.status.as_ref().map(|s| Path::new(&s.value))
+    }
+
+    /// The fleet's store settings, when `[fetch] store` is set (a loaded file's URL parses).
+    pub fn fetch_store(&self) -> Option<FetchStore> {
+        let f = &self.fetch;
+        let url = mailstaple_store::StoreUrl::parse(&f.store.as_ref()?.value).ok()?;
+        Some(FetchStore {
+            url,
+            prefix: f
+                .store_prefix
+                .as_ref()
+                .map_or_else(|| "mailstaple".to_owned(), |p| p.value.clone()),
+            node: f.node.as_ref().map(|n| n.value.clone()),
+            poll: f.store_poll.as_ref().map_or(5, |p| p.value),
+            password_file: f.store_password_file.as_ref().map(|p| PathBuf::from(&p.value)),
+            ca: f.store_ca.as_ref().map(|p| PathBuf::from(&p.value)),
+        })
     }
 }
 
@@ -776,6 +860,32 @@ fn parse_fetch(text: &str, table: &DeTable<'_>, fetch: &mut Fetch, findings: &mu
                 }
                 "tls_ocsp_max_age" => {
                     fetch.tls_ocsp_max_age = Some(Value::new(max_age(raw)?, line));
+                    return Ok(());
+                }
+                "store" => {
+                    let url = string(raw)?;
+                    mailstaple_store::StoreUrl::parse(&url).map_err(|e| e.to_string())?;
+                    fetch.store = Some(Value::new(url, line));
+                    return Ok(());
+                }
+                "store_prefix" => {
+                    fetch.store_prefix = Some(Value::new(prefix(raw)?, line));
+                    return Ok(());
+                }
+                "node" => {
+                    fetch.node = Some(Value::new(node_name(raw)?, line));
+                    return Ok(());
+                }
+                "store_password_file" => {
+                    fetch.store_password_file = Some(Value::new(string(raw)?, line));
+                    return Ok(());
+                }
+                "store_ca" => {
+                    fetch.store_ca = Some(Value::new(string(raw)?, line));
+                    return Ok(());
+                }
+                "store_poll" => {
+                    fetch.store_poll = Some(Value::new(positive(raw, MAX_STORE_POLL)?, line));
                     return Ok(());
                 }
                 "concurrency" => (&mut fetch.concurrency, MAX_CONCURRENCY),

@@ -10,7 +10,7 @@
 //! The certificate and issuer are re-read before each fetch, so a renewed certificate is picked
 //! up without a reload.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +22,9 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use crate::Error;
+use crate::fleet::{FleetOptions, Run, RunResult, Source, Why};
 use crate::fetch::{FetchOptions, Target, fetch_and_install};
+use mailstaple_store::{Notice, StoreKey};
 use crate::http::HttpOptions;
 use crate::install::install_atomic;
 use crate::schedule::{Action, Config, EntryId, Health, Scheduler, Validity};
@@ -118,6 +120,9 @@ pub struct DaemonEnv {
     /// Also handed the JSON status each time it is recomputed (at most once a second), with or
     /// without a status file: a metrics endpoint's source.
     pub status_sink: Option<StatusSink>,
+    /// The fleet's shared store, if any (`store` in `[fetch]`); see [`crate::fleet`]. Read once
+    /// at start: a reload keeps it.
+    pub fleet: Option<FleetOptions>,
 }
 
 /// Receives the daemon's JSON status (the status file's contents).
@@ -135,6 +140,7 @@ impl DaemonEnv {
             policy: Policy::default(),
             signals: true,
             status_sink: None,
+            fleet: None,
         }
     }
 }
@@ -144,6 +150,7 @@ impl std::fmt::Debug for DaemonEnv {
         f.debug_struct("DaemonEnv")
             .field("seed", &self.seed)
             .field("proxy", &self.proxy)
+            .field("fleet", &self.fleet)
             .finish_non_exhaustive()
     }
 }
@@ -167,9 +174,51 @@ struct Slot {
     revoked: bool,
     /// The last answer was refused as not authentic, not current or not for the certificate.
     invalid: bool,
+    /// Where the installed proof came from (fleet: the store or the responder).
+    source: Option<Source>,
+    /// The node holding the lease the last time this node waited for one.
+    lease_holder: Option<String>,
+    /// The certificate's store key, once known.
+    key: Option<StoreKey>,
+    /// Why the next fetch runs, when not because it is due: a notice, and the refresh time
+    /// the entry had before the notice made it due.
+    notice: Option<i64>,
+    /// The last stored value refused (a digest), so that each is logged once.
+    refused_seen: Option<u64>,
+    /// A notice arrived while a fetch was outstanding: if that fetch ends waiting for another
+    /// node's lease, read the store again at once rather than after a poll.
+    missed_notice: bool,
 }
 
-type Outcome = (EntryId, Result<(Validity, Time), Error>);
+/// What a fetch task reports.
+enum Done {
+    /// A proof was installed.
+    Installed(Validity, Time, Source),
+    /// The fetch failed.
+    Failed(Error, Source),
+    /// Another node holds the lease; maybe a proof was installed from the store meanwhile.
+    Wait(String, Option<(Validity, Time)>),
+    /// Nothing changed.
+    Unchanged,
+}
+
+struct TaskOut {
+    done: Done,
+    key: Option<StoreKey>,
+    store_error: Option<String>,
+    store_ok: bool,
+    refused: Option<(String, u64)>,
+}
+
+type Outcome = (EntryId, TaskOut);
+
+/// The store's health as the daemon last saw it.
+#[derive(Default)]
+struct StoreState {
+    up: Option<bool>,
+    last_error: Option<String>,
+    since: Option<i64>,
+}
 
 /// Runs the daemon on a multi-threaded tokio runtime until SIGTERM/SIGINT (or, with
 /// [`DaemonConfig::exit_after_first_round`], until every entry had one outcome). With
@@ -218,6 +267,9 @@ pub async fn run(
     let mut task_ids: BTreeMap<tokio::task::Id, EntryId> = BTreeMap::new();
     let mut status_dirty = true;
     let mut last_status = tokio::time::Instant::now();
+    let mut store_state = StoreState::default();
+    let mut notices = env.fleet.as_ref().and_then(|f| f.store.subscribe());
+    let mut keys: HashMap<String, EntryId> = HashMap::new();
 
     loop {
         let now = (env.clock)();
@@ -225,13 +277,23 @@ pub async fn run(
         while let Some(action) = sched.poll_action() {
             match action {
                 Action::Fetch(id) => {
-                    let Some(slot) = slots.get(&id) else { continue };
+                    let Some(slot) = slots.get_mut(&id) else { continue };
                     let entry = slot.entry.clone();
-                    let installed = slot.installed;
+                    let why = if slot.notice.is_some() { Why::Notice } else { Why::Due };
+                    let validity = sched.status(now, id).and_then(|st| st.validity);
+                    let installed = slot.installed.zip(validity).map(|(t, v)| (v, t));
+                    let revoked = slot.revoked;
+                    let installed_tu = slot.installed;
                     let opts = Arc::clone(&opts);
                     let clock = Arc::clone(&env.clock);
+                    let fleet = env.fleet.clone();
                     let handle = tasks.spawn(async move {
-                        (id, fetch_entry(&entry, &opts, clock(), installed).await)
+                        let now = clock();
+                        let out = match fleet {
+                            Some(f) => fleet_entry(&entry, &f, &opts, now, installed, revoked, why).await,
+                            None => TaskOut::from_direct(fetch_entry(&entry, &opts, now, installed_tu).await),
+                        };
+                        (id, out)
                     });
                     task_ids.insert(handle.id(), id);
                 }
@@ -267,7 +329,7 @@ pub async fn run(
             break;
         }
         if status_dirty && last_status.elapsed() >= Duration::from_secs(1) {
-            write_status(&config, &sched, &slots, (env.clock)(), &env);
+            write_status(&config, &sched, &slots, (env.clock)(), &env, &store_state);
             status_dirty = false;
             last_status = tokio::time::Instant::now();
         }
@@ -281,7 +343,7 @@ pub async fn run(
         tokio::select! {
             Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                 let now = (env.clock)();
-                let (id, result) = match joined {
+                let (id, out) = match joined {
                     Ok((task, outcome)) => {
                         task_ids.remove(&task);
                         outcome
@@ -289,30 +351,53 @@ pub async fn run(
                     Err(e) => {
                         // A fetch task panicked or was cancelled: free its slot and retry later.
                         let Some(id) = task_ids.remove(&e.id()) else { continue };
-                        (id, Err(Error::Runtime(format!("fetch task failed: {e}"))))
+                        (id, TaskOut::from_direct(Err(Error::Runtime(format!("fetch task failed: {e}")))))
                     }
                 };
+                if let Some(fleet) = &env.fleet
+                    && store_health(&mut store_state, &out, now, fleet, &env)
+                {
+                    // The store answers again: re-read it for every certificate, so that an
+                    // emptied store is repopulated and the fleet converges.
+                    trigger_all(&mut sched, &mut slots, now);
+                }
                 let Some(slot) = slots.get_mut(&id) else {
                     sched.handle_failure(now, id, String::new());
                     continue;
                 };
-                if !slot.first_outcome {
+                if let Some(key) = out.key {
+                    keys.insert(key.id().to_owned(), id);
+                    slot.key = Some(key);
+                }
+                if let Some((why, digest)) = out.refused
+                    && slot.refused_seen != Some(digest)
+                {
+                    slot.refused_seen = Some(digest);
+                    (env.log)(Level::Warn, &format!("[{}] store: refused the stored proof, not installed: {why}", slot.entry.name));
+                }
+                let notice = slot.notice.take();
+                let missed_notice = std::mem::take(&mut slot.missed_notice);
+                let counts = matches!(out.done, Done::Installed(..) | Done::Failed(..));
+                if counts && !slot.first_outcome {
                     slot.first_outcome = true;
                     pending_first = pending_first.saturating_sub(1);
                 }
-                match result {
-                    Ok((validity, this_update)) => {
+                match out.done {
+                    Done::Installed(validity, this_update, source) => {
                         summary.installed += 1;
                         slot.revoked = false;
                         slot.invalid = false;
                         slot.installed = Some(this_update);
                         slot.last_success = Some(now);
+                        slot.source = Some(source);
+                        slot.lease_holder = None;
                         if !config.exit_after_first_round {
-                            (env.log)(Level::Info, &format!("[{}] installed a proof valid until {}", slot.entry.name, Time::from_unix(validity.end)));
+                            let from = if env.fleet.is_some() { format!(" (from the {})", source.name()) } else { String::new() };
+                            (env.log)(Level::Info, &format!("[{}] installed a proof valid until {}{from}", slot.entry.name, Time::from_unix(validity.end)));
                         }
                         sched.handle_success(now, id, validity);
                     }
-                    Err(e) => {
+                    Done::Failed(e, source) => {
                         summary.failed += 1;
                         match e.class() {
                             crate::ErrorClass::Invalid => {
@@ -321,15 +406,64 @@ pub async fn run(
                             }
                             _ => slot.invalid = false,
                         }
+                        if matches!(e, Error::RevokedInstalled(_)) {
+                            slot.source = Some(source);
+                        }
                         let level = match e {
                             Error::NoOcspUrl => Level::Info,
                             // An authentic "revoked" or "unknown" needs the operator now.
                             Error::NotGood(_) | Error::RevokedInstalled(_) => Level::Error,
                             _ => Level::Warn,
                         };
-                        (env.log)(level, &format!("[{}] fetch failed: {e}", slot.entry.name));
+                        let from = if source == Source::Store { "store proof refused" } else { "fetch failed" };
+                        (env.log)(level, &format!("[{}] {from}: {e}", slot.entry.name));
                         sched.handle_failure(now, id, e.to_string());
                     }
+                    Done::Wait(holder, installed) => {
+                        if let Some((_, t)) = installed
+                            && slot.installed != Some(t)
+                        {
+                            slot.installed = Some(t);
+                            slot.source = Some(Source::Store);
+                            slot.revoked = false;
+                            slot.invalid = false;
+                            slot.last_success = Some(now);
+                        }
+                        slot.lease_holder = Some(holder);
+                        let poll = env.fleet.as_ref().map_or(5, |f| f.poll.as_secs().max(1));
+                        let at = if missed_notice {
+                            now
+                        } else {
+                            now.saturating_add(i64::try_from(poll).unwrap_or(5))
+                        };
+                        sched.handle_deferred(now, id, at, installed.map(|i| i.0));
+                    }
+                    Done::Unchanged => {
+                        // A notice that changed nothing: back to the refresh time it had.
+                        let poll = env.fleet.as_ref().map_or(5, |f| f.poll.as_secs().max(1));
+                        let at = notice.unwrap_or_else(|| now.saturating_add(i64::try_from(poll).unwrap_or(5)));
+                        sched.handle_deferred(now, id, at.max(now), None);
+                    }
+                }
+                status_dirty = true;
+            }
+            Some(n) = next_notice(&mut notices) => {
+                let now = (env.clock)();
+                match n {
+                    Notice::Changed { key, node } => {
+                        let ours = env.fleet.as_ref().is_some_and(|f| f.node == node);
+                        if !ours
+                            && let Some(id) = keys.get(&key).copied()
+                            && let Some(slot) = slots.get_mut(&id)
+                        {
+                            match sched.trigger(now, id) {
+                                Some(had) => slot.notice = Some(had),
+                                None => slot.missed_notice = true,
+                            }
+                        }
+                    }
+                    Notice::Resubscribed => trigger_all(&mut sched, &mut slots, now),
+                    _ => {}
                 }
                 status_dirty = true;
             }
@@ -357,7 +491,7 @@ pub async fn run(
         }
     }
     tasks.abort_all();
-    write_status(&config, &sched, &slots, (env.clock)(), &env);
+    write_status(&config, &sched, &slots, (env.clock)(), &env, &store_state);
     Ok(summary)
 }
 
@@ -376,6 +510,139 @@ async fn fetch_entry(
     let at = UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(now).unwrap_or(0)));
     let checked = fetch_and_install(&target, opts, at, None, installed).await?;
     Ok((checked.validity(), checked.this_update()))
+}
+
+impl TaskOut {
+    fn from_direct(r: Result<(Validity, Time), Error>) -> TaskOut {
+        TaskOut {
+            done: match r {
+                Ok((v, t)) => Done::Installed(v, t, Source::Responder),
+                Err(e) => Done::Failed(e, Source::Responder),
+            },
+            key: None,
+            store_error: None,
+            store_ok: false,
+            refused: None,
+        }
+    }
+}
+
+async fn fleet_entry(
+    entry: &EntryConfig,
+    fleet: &FleetOptions,
+    opts: &FetchOptions,
+    now: i64,
+    installed: Option<(Validity, Time)>,
+    revoked: bool,
+    why: Why,
+) -> TaskOut {
+    let target = match Target::load(
+        &entry.cert,
+        &entry.issuer,
+        entry.out.clone(),
+        entry.url.clone(),
+    ) {
+        Ok(t) => t,
+        Err(e) => return TaskOut::from_direct(Err(e)),
+    };
+    // "No OCSP URL" is the quiet normal case: nothing to share, nothing to fetch.
+    if let Err(e) = target.responder_url() {
+        return TaskOut::from_direct(Err(e));
+    }
+    let Some(key) = StoreKey::for_certificate(&fleet.prefix, &target.cert, &target.issuer) else {
+        return TaskOut::from_direct(Err(Error::BadInput(format!(
+            "{}: the certificate or issuer does not decode",
+            entry.cert.display()
+        ))));
+    };
+    let Run {
+        result,
+        store_error,
+        store_ok,
+        refused,
+    } = crate::fleet::refresh(&target, &key, fleet, opts, now, installed, revoked, why).await;
+    let done = match result {
+        RunResult::Installed {
+            checked_validity,
+            this_update,
+            source,
+        } => Done::Installed(checked_validity, this_update, source),
+        RunResult::Failed(e, source) => Done::Failed(e, source),
+        RunResult::Wait { holder, installed } => Done::Wait(holder, installed),
+        RunResult::Unchanged => Done::Unchanged,
+    };
+    TaskOut {
+        done,
+        key: Some(key),
+        store_error,
+        store_ok,
+        refused,
+    }
+}
+
+/// Updates the store's health from a task's report and logs each change once; true when the
+/// store came back (or answered for the first time after failing).
+fn store_health(
+    state: &mut StoreState,
+    out: &TaskOut,
+    now: i64,
+    fleet: &FleetOptions,
+    env: &DaemonEnv,
+) -> bool {
+    if let Some(e) = &out.store_error {
+        state.last_error = Some(e.clone());
+        if state.up != Some(false) {
+            state.up = Some(false);
+            state.since = Some(now);
+            (env.log)(
+                Level::Warn,
+                &format!(
+                    "store {}: {e}; fetching directly from the responders until it answers",
+                    fleet.store.describe()
+                ),
+            );
+        }
+        return false;
+    }
+    if out.store_ok && state.up != Some(true) {
+        let was_down = state.up == Some(false);
+        state.up = Some(true);
+        state.since = Some(now);
+        (env.log)(
+            Level::Info,
+            &format!(
+                "store {} answers{}; sharing proofs as node {}",
+                fleet.store.describe(),
+                if was_down { " again" } else { "" },
+                fleet.node
+            ),
+        );
+        return was_down;
+    }
+    false
+}
+
+/// Makes every waiting entry read the store (a notice for all of them).
+fn trigger_all(sched: &mut Scheduler, slots: &mut BTreeMap<EntryId, Slot>, now: i64) {
+    for (id, slot) in slots.iter_mut() {
+        if let Some(had) = sched.trigger(now, *id) {
+            slot.notice = Some(had);
+        }
+    }
+}
+
+/// The next notice; pending forever without a store or once its channel closed.
+async fn next_notice(rx: &mut Option<tokio::sync::mpsc::Receiver<Notice>>) -> Option<Notice> {
+    match rx {
+        Some(r) => match r.recv().await {
+            Some(n) => Some(n),
+            None => {
+                *rx = None;
+                std::future::pending().await
+            }
+        },
+        None => std::future::pending().await,
+    }
 }
 
 fn add_entry(
@@ -411,6 +678,12 @@ fn add_entry(
             first_outcome: !due,
             revoked: false,
             invalid: false,
+            source: None,
+            lease_holder: None,
+            key: None,
+            notice: None,
+            refused_seen: None,
+            missed_notice: false,
         },
     );
 }
@@ -476,6 +749,8 @@ fn status_json(sched: &Scheduler, slots: &BTreeMap<EntryId, Slot>, now: i64) -> 
                 "last_success": t(slot.last_success),
                 "last_error": st.last_error,
                 "consecutive_failures": st.consecutive_failures,
+                "source": slot.source.map(Source::name),
+                "lease_holder": slot.lease_holder,
             }))
         })
         .collect();
@@ -506,11 +781,25 @@ fn write_status(
     slots: &BTreeMap<EntryId, Slot>,
     now: i64,
     env: &DaemonEnv,
+    store: &StoreState,
 ) {
     if config.status_file.is_none() && env.status_sink.is_none() {
         return;
     }
-    let status = status_json(sched, slots, now);
+    let mut status = status_json(sched, slots, now);
+    if let Value::Object(map) = &mut status {
+        let store = env.fleet.as_ref().map_or(Value::Null, |f| {
+            json!({
+                "url": f.store.describe(),
+                "node": f.node,
+                "holder": f.holder,
+                "health": match store.up { Some(true) => "up", Some(false) => "down", None => "unknown" },
+                "since": store.since.map(|s| Time::from_unix(s).to_string()),
+                "last_error": store.last_error,
+            })
+        });
+        map.insert("store".into(), store);
+    }
     if let Some(sink) = &env.status_sink {
         sink(&status);
     }

@@ -361,6 +361,10 @@ fn daemon(args: &FetchArgs) -> i32 {
             Ok(c) => c,
             Err(e) => return crate::usage_error(&e),
         };
+    let file = match crate::config::load(path, "fetch") {
+        Ok(f) => f,
+        Err(e) => return crate::usage_error(&e),
+    };
     let reload: Reload = {
         let (path, connect_timeout, timeout, max_body) = (
             path.clone(),
@@ -374,13 +378,15 @@ fn daemon(args: &FetchArgs) -> i32 {
                 .map_err(|e| format!("{e:#}"))
         })
     };
+    // A test's --now starts the clock there; it then advances with real time, so that leases,
+    // polls and retries behave as in production.
     let fixed = args.now.map(Time::unix);
-    let clock: mailstaple_fetch::daemon::Clock = Arc::new(move || {
-        fixed.unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        })
+    let started = std::time::Instant::now();
+    let clock: mailstaple_fetch::daemon::Clock = Arc::new(move || match fixed {
+        Some(t) => t.saturating_add(i64::try_from(started.elapsed().as_secs()).unwrap_or(0)),
+        None => SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
     });
     let log: mailstaple_fetch::daemon::LogSink = Arc::new(|level, msg: &str| {
         let tag = match level {
@@ -390,7 +396,7 @@ fn daemon(args: &FetchArgs) -> i32 {
         };
         eprintln!("mailstaple fetch: {tag}{msg}");
     });
-    let mut env = match fetcher_env(Arc::clone(&clock), log) {
+    let mut env = match fetcher_env(Arc::clone(&clock), log, &file, &config) {
         Ok(env) => env,
         Err(e) => return crate::usage_error(&e),
     };
@@ -547,16 +553,68 @@ pub(crate) fn fetcher_settings(
 }
 
 /// The fetcher's environment: `clock`, a random jitter seed, the proxy from the environment,
-/// and `log` for its messages. Signal handling is left to the caller.
+/// `log` for its messages, and the fleet's store when `[fetch] store` is set (its lease TTL is
+/// `config`'s exchange timeout plus 5 s). Signal handling is left to the caller.
 pub(crate) fn fetcher_env(
     clock: mailstaple_fetch::daemon::Clock,
     log: mailstaple_fetch::daemon::LogSink,
+    file: &mailstaple_config::File,
+    config: &DaemonConfig,
 ) -> anyhow::Result<DaemonEnv> {
     let seed = u64::from_le_bytes(crate::random_bytes::<8>()?);
     let mut env = DaemonEnv::new(clock, seed, log);
     env.proxy = env_var(&["http_proxy", "HTTP_PROXY"]);
     env.no_proxy = no_proxy();
+    env.fleet = fleet_options(file, config)?;
     Ok(env)
+}
+
+/// The fleet's store from `[fetch]`: the password from `store_password_file`, else the systemd
+/// credential `store-password`, else the URL; the node name from `node`, else the host name.
+fn fleet_options(
+    file: &mailstaple_config::File,
+    config: &DaemonConfig,
+) -> anyhow::Result<Option<mailstaple_fetch::fleet::FleetOptions>> {
+    use anyhow::Context as _;
+    let Some(store) = file.fetch_store() else {
+        return Ok(None);
+    };
+    let password = match &store.password_file {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .with_context(|| format!("store_password_file {}", p.display()))?,
+        ),
+        None => std::env::var_os("CREDENTIALS_DIRECTORY")
+            .map(|d| PathBuf::from(d).join("store-password"))
+            .and_then(|p| std::fs::read_to_string(p).ok()),
+    }
+    .map(|p| p.trim_end_matches(['\n', '\r']).to_owned())
+    .filter(|p| !p.is_empty());
+    let ca_pem = match &store.ca {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("store_ca {}", p.display()))?),
+        None => None,
+    };
+    let url = store.url.with_password(password);
+    let mut opts = mailstaple_store::RedisOptions::default();
+    opts.prefix.clone_from(&store.prefix);
+    opts.ca_pem = ca_pem;
+    let redis = mailstaple_store::RedisStore::new(url, opts).context("[fetch] store")?;
+    let node = store.node.clone().unwrap_or_else(host_name);
+    let token = u64::from_le_bytes(crate::random_bytes::<8>()?);
+    let mut fleet =
+        mailstaple_fetch::fleet::FleetOptions::new(Arc::new(redis), node, token, store.prefix);
+    fleet.lease_ttl = config.http.total_timeout + Duration::from_secs(5);
+    fleet.poll = Duration::from_secs(store.poll.max(1));
+    Ok(Some(fleet))
+}
+
+/// The host name (the fleet's default node name).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().replace(char::is_whitespace, "_"))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// What `fetch --daemon --config FILE` does before it starts: the daemon's configuration read,

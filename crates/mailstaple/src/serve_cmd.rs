@@ -561,7 +561,7 @@ fn prepare(args: &ServeArgs) -> Result<Prepared> {
             Level::Warn => log::warn!("fetch: {msg}"),
             _ => log::error!("fetch: {msg}"),
         });
-        let mut env = crate::fetch_cmd::fetcher_env(Arc::clone(&now), log)?;
+        let mut env = crate::fetch_cmd::fetcher_env(Arc::clone(&now), log, &args.file, &config)?;
         env.signals = false;
         env.policy = verify_policy(args);
         Some((config, env))
