@@ -479,19 +479,48 @@ fn status(args: &FetchArgs) -> i32 {
         "status at {}",
         v.get("generated_at").and_then(Value::as_str).unwrap_or("?")
     );
-    println!(
-        "{:<20} {:<8} {:<9} {:<21} {:<21} {:>5}  LAST ERROR",
-        "NAME", "HEALTH", "STATE", "VALID UNTIL", "NEXT REFRESH", "FAILS"
-    );
     let s = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).unwrap_or("-").to_owned();
+    let fleet = v.get("store").filter(|st| !st.is_null());
+    if let Some(st) = fleet {
+        println!(
+            "store {} as node {}: {}{}{}",
+            s(st, "url"),
+            s(st, "node"),
+            s(st, "health"),
+            st.get("since")
+                .and_then(Value::as_str)
+                .map(|t| format!(" since {t}"))
+                .unwrap_or_default(),
+            st.get("last_error")
+                .and_then(Value::as_str)
+                .filter(|_| st.get("health").and_then(Value::as_str) == Some("down"))
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default(),
+        );
+    }
+    println!(
+        "{:<20} {:<8} {:<9} {:<21} {:<21} {:>5}  {}LAST ERROR",
+        "NAME",
+        "HEALTH",
+        "STATE",
+        "VALID UNTIL",
+        "NEXT REFRESH",
+        "FAILS",
+        if fleet.is_some() { "SOURCE     LEASE HOLDER          " } else { "" }
+    );
     for c in v
         .get("certificates")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
+        let fleet_cols = if fleet.is_some() {
+            format!("{:<10} {:<21} ", s(c, "source"), s(c, "lease_holder"))
+        } else {
+            String::new()
+        };
         println!(
-            "{:<20} {:<8} {:<9} {:<21} {:<21} {:>5}  {}",
+            "{:<20} {:<8} {:<9} {:<21} {:<21} {:>5}  {fleet_cols}{}",
             s(c, "name"),
             s(c, "health"),
             s(c, "state"),

@@ -262,4 +262,32 @@ pub(crate) fn fetch_metrics(
             }
         }
     }
+    // The fleet's store, when one is configured: its health, and where each proof came from.
+    let whole = status.get();
+    if let Some(st) = whole.get("store").filter(|v| !v.is_null()) {
+        let up = gauges(
+            registry,
+            "mailstaple_fetch_store_up",
+            "1 when the fleet's shared store answered last, 0 when it failed (the fetcher then asks the responders directly)",
+        );
+        let url = st.get("url").and_then(Value::as_str).unwrap_or_default();
+        set(
+            &up,
+            &labels(&[("store", url)]),
+            i64::from(st.get("health").and_then(Value::as_str) == Some("up")),
+        );
+        let source = gauges(
+            registry,
+            "mailstaple_proof_source",
+            "Where the installed proof came from per certificate: 1 for the current one of store, responder",
+        );
+        for c in status.certificates() {
+            let current = c.get("source").and_then(Value::as_str);
+            for s in ["store", "responder"] {
+                let mut ls = label(&c);
+                ls.push(("source".to_owned(), s.to_owned()));
+                set(&source, &ls, i64::from(current == Some(s)));
+            }
+        }
+    }
 }
