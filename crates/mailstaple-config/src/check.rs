@@ -381,10 +381,16 @@ fn check_store(f: &crate::Fetch, findings: &mut Findings) {
     if let Some(p) = &f.store_password_file {
         match std::fs::read_to_string(&p.value) {
             Ok(text) if text.trim().is_empty() => {
-                findings.error(p.line, format!("[fetch] store_password_file {}: empty", p.value));
+                findings.error(
+                    p.line,
+                    format!("[fetch] store_password_file {}: empty", p.value),
+                );
             }
             Ok(_) => {}
-            Err(e) => findings.error(p.line, format!("[fetch] store_password_file {}: {e}", p.value)),
+            Err(e) => findings.error(
+                p.line,
+                format!("[fetch] store_password_file {}: {e}", p.value),
+            ),
         }
     }
     if let Some(c) = &f.store_ca {
@@ -392,8 +398,13 @@ fn check_store(f: &crate::Fetch, findings: &mut Findings) {
             findings.warning(c.line, "[fetch] store_ca has no effect without rediss://");
         }
         match std::fs::read(&c.value) {
-            Ok(bytes) if mailstaple_ocsp::pem::all_blocks(&bytes, "CERTIFICATE").is_ok_and(|b| !b.is_empty()) => {}
-            Ok(_) => findings.error(c.line, format!("[fetch] store_ca {}: no PEM CERTIFICATE", c.value)),
+            Ok(bytes)
+                if mailstaple_ocsp::pem::all_blocks(&bytes, "CERTIFICATE")
+                    .is_ok_and(|b| !b.is_empty()) => {}
+            Ok(_) => findings.error(
+                c.line,
+                format!("[fetch] store_ca {}: no PEM CERTIFICATE", c.value),
+            ),
             Err(e) => findings.error(c.line, format!("[fetch] store_ca {}: {e}", c.value)),
         }
     }

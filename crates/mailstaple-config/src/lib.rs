@@ -93,8 +93,8 @@ use std::path::{Path, PathBuf};
 pub use check::check;
 pub use error::Error;
 pub use parse::{
-    Client, Fetch, FetchCertificate, FetchEntry, FetchStore, FetchSelection, File, Finding, Findings,
-    MAX_AGE_LIMITS, Server, Severity, Value, exim_time, parse,
+    Client, Fetch, FetchCertificate, FetchEntry, FetchSelection, FetchStore, File, Finding,
+    Findings, MAX_AGE_LIMITS, Server, Severity, Value, exim_time, parse,
 };
 pub use respond::{Respond, RespondCa, RespondCaEntry};
 

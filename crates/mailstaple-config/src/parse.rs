@@ -387,7 +387,10 @@ impl File {
                 .map_or_else(|| "mailstaple".to_owned(), |p| p.value.clone()),
             node: f.node.as_ref().map(|n| n.value.clone()),
             poll: f.store_poll.as_ref().map_or(5, |p| p.value),
-            password_file: f.store_password_file.as_ref().map(|p| PathBuf::from(&p.value)),
+            password_file: f
+                .store_password_file
+                .as_ref()
+                .map(|p| PathBuf::from(&p.value)),
             ca: f.store_ca.as_ref().map(|p| PathBuf::from(&p.value)),
         })
     }

@@ -382,3 +382,87 @@ fn maximum_ages() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn the_fleet_store_is_typed_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "s3cret\n").unwrap();
+    let text = format!(
+        "[fetch]\nstore = \"redis+cluster://mx@10.0.0.1:7000,10.0.0.2:7000\"\n\
+         store_prefix = \"ms/prod\"\nnode = \"mx1\"\nstore_poll = 2\n\
+         store_password_file = \"{}\"\n",
+        pass.display()
+    );
+    let loaded = load_text(Path::new("f.toml"), &text).unwrap();
+    assert!(loaded.findings.is_empty(), "{:?}", loaded.findings);
+    let s = loaded.file.fetch_store().unwrap();
+    assert_eq!(s.url.nodes.len(), 2);
+    assert_eq!(s.url.username.as_deref(), Some("mx"));
+    assert_eq!(
+        (s.prefix.as_str(), s.node.as_deref(), s.poll),
+        ("ms/prod", Some("mx1"), 2)
+    );
+    assert_eq!(s.password_file.as_deref(), Some(pass.as_path()));
+    // Defaults.
+    let loaded = load_text(
+        Path::new("f.toml"),
+        "[fetch]\nstore = \"redis://127.0.0.1\"\n",
+    )
+    .unwrap();
+    let s = loaded.file.fetch_store().unwrap();
+    assert_eq!((s.prefix.as_str(), s.node, s.poll), ("mailstaple", None, 5));
+    assert_eq!(s.url.nodes, vec![("127.0.0.1".to_owned(), 6379)]);
+
+    // Errors name the line, the option and the problem; a password never shows.
+    for (text, says) in [
+        (
+            "[fetch]\nstore = \"http://x\"\n",
+            "line 2: error: [fetch] store: store URL: unknown scheme",
+        ),
+        (
+            "[fetch]\nstore = \"redis://u:hunter2@a,b\"\n",
+            "several hosts",
+        ),
+        (
+            "[fetch]\nstore = \"redis://x\"\nstore_prefix = \"a{b}\"\n",
+            "line 3: error: [fetch] store_prefix",
+        ),
+        (
+            "[fetch]\nstore = \"redis://x\"\nnode = \"mx 1\"\n",
+            "without spaces",
+        ),
+        (
+            "[fetch]\nstore = \"redis://x\"\nstore_poll = 0\n",
+            "store_poll",
+        ),
+        (
+            "[fetch]\nstore = \"redis://x\"\nstore_password_file = \"/nonexistent/p\"\n",
+            "store_password_file /nonexistent/p",
+        ),
+        (
+            "[fetch]\nstore = \"rediss://x\"\nstore_ca = \"/nonexistent/ca\"\n",
+            "store_ca /nonexistent/ca",
+        ),
+        ("[fetch]\nstor = \"redis://x\"\n", "did you mean store?"),
+    ] {
+        let errs = errors(text).join("\n");
+        assert!(errs.contains(says), "{text}: {errs}");
+        assert!(!errs.contains("hunter2"), "{errs}");
+    }
+    // Weak combinations are warnings.
+    let loaded = load_text(Path::new("f.toml"), "[fetch]\nstore = \"redis://:pw@x\"\n").unwrap();
+    assert!(
+        loaded
+            .findings
+            .iter()
+            .any(|f| f.to_string().contains("password is in the configuration"))
+    );
+    let loaded = load_text(Path::new("f.toml"), "[fetch]\nnode = \"mx1\"\n").unwrap();
+    assert!(
+        loaded
+            .findings
+            .iter()
+            .any(|f| f.to_string().contains("no effect without store"))
+    );
+}

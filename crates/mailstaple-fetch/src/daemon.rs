@@ -22,12 +22,12 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use crate::Error;
-use crate::fleet::{FleetOptions, Run, RunResult, Source, Why};
 use crate::fetch::{FetchOptions, Target, fetch_and_install};
-use mailstaple_store::{Notice, StoreKey};
+use crate::fleet::{FleetOptions, Run, RunResult, Source, Why};
 use crate::http::HttpOptions;
 use crate::install::install_atomic;
 use crate::schedule::{Action, Config, EntryId, Health, Scheduler, Validity};
+use mailstaple_store::{Notice, StoreKey};
 
 /// One certificate of the configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,9 +277,15 @@ pub async fn run(
         while let Some(action) = sched.poll_action() {
             match action {
                 Action::Fetch(id) => {
-                    let Some(slot) = slots.get_mut(&id) else { continue };
+                    let Some(slot) = slots.get_mut(&id) else {
+                        continue;
+                    };
                     let entry = slot.entry.clone();
-                    let why = if slot.notice.is_some() { Why::Notice } else { Why::Due };
+                    let why = if slot.notice.is_some() {
+                        Why::Notice
+                    } else {
+                        Why::Due
+                    };
                     let validity = sched.status(now, id).and_then(|st| st.validity);
                     let installed = slot.installed.zip(validity).map(|(t, v)| (v, t));
                     let revoked = slot.revoked;
@@ -290,8 +296,12 @@ pub async fn run(
                     let handle = tasks.spawn(async move {
                         let now = clock();
                         let out = match fleet {
-                            Some(f) => fleet_entry(&entry, &f, &opts, now, installed, revoked, why).await,
-                            None => TaskOut::from_direct(fetch_entry(&entry, &opts, now, installed_tu).await),
+                            Some(f) => {
+                                fleet_entry(&entry, &f, &opts, now, installed, revoked, why).await
+                            }
+                            None => TaskOut::from_direct(
+                                fetch_entry(&entry, &opts, now, installed_tu).await,
+                            ),
                         };
                         (id, out)
                     });

@@ -134,7 +134,9 @@ pub fn decide(stored: &Stored, own: Own, now: i64, why: Why, same_bytes: bool) -
     let own_tu = own.validity.map(|v| v.this_update);
     let install = match stored {
         Stored::Good(v) => {
-            !same_bytes && own_tu.is_none_or(|o| v.this_update >= o) && !(own.revoked && own_tu.is_none())
+            !same_bytes
+                && own_tu.is_none_or(|o| v.this_update >= o)
+                && !(own.revoked && own_tu.is_none())
         }
         Stored::NotGood { this_update } => {
             !same_bytes && !own.revoked && own_tu.is_none_or(|o| *this_update >= o)
@@ -496,11 +498,7 @@ pub(crate) async fn refresh(
     }
 }
 
-async fn lease_and_fetch(
-    mut ctx: Ctx<'_>,
-    held: Option<(Validity, Time)>,
-    revoked: bool,
-) -> Run {
+async fn lease_and_fetch(mut ctx: Ctx<'_>, held: Option<(Validity, Time)>, revoked: bool) -> Run {
     let fleet = ctx.fleet;
     match fleet
         .store
@@ -662,18 +660,41 @@ mod tests {
     fn a_fresh_newer_stored_proof_spares_the_responder() {
         let own = Own::new(Some(v(0, 100)), false);
         let d = decide(&Stored::Good(v(40, 140)), own, 60, Why::Due, false);
-        assert_eq!(d, Decision { install: true, next: Next::Done });
+        assert_eq!(
+            d,
+            Decision {
+                install: true,
+                next: Next::Done
+            }
+        );
         // Newer but already past its own midpoint: install it and still refresh.
         let d = decide(&Stored::Good(v(10, 110)), own, 70, Why::Due, false);
-        assert_eq!(d, Decision { install: true, next: Next::Lease });
+        assert_eq!(
+            d,
+            Decision {
+                install: true,
+                next: Next::Lease
+            }
+        );
     }
 
     #[test]
     fn nothing_usable_in_the_store_means_the_lease() {
         let own = Own::new(Some(v(0, 100)), false);
-        for stored in [Stored::Absent, Stored::Refused("forged".into()), Stored::Good(v(-50, 50))] {
+        for stored in [
+            Stored::Absent,
+            Stored::Refused("forged".into()),
+            Stored::Good(v(-50, 50)),
+        ] {
             let d = decide(&stored, own, 60, Why::Due, false);
-            assert_eq!(d, Decision { install: false, next: Next::Lease }, "{stored:?}");
+            assert_eq!(
+                d,
+                Decision {
+                    install: false,
+                    next: Next::Lease
+                },
+                "{stored:?}"
+            );
         }
     }
 
@@ -681,14 +702,37 @@ mod tests {
     fn notices_install_newer_and_repopulate_older_or_empty() {
         let own = Own::new(Some(v(0, 100)), false);
         let d = decide(&Stored::Good(v(10, 110)), own, 20, Why::Notice, false);
-        assert_eq!(d, Decision { install: true, next: Next::Done });
-        for stored in [Stored::Absent, Stored::Refused("x".into()), Stored::Good(v(-10, 90))] {
+        assert_eq!(
+            d,
+            Decision {
+                install: true,
+                next: Next::Done
+            }
+        );
+        for stored in [
+            Stored::Absent,
+            Stored::Refused("x".into()),
+            Stored::Good(v(-10, 90)),
+        ] {
             let d = decide(&stored, own, 20, Why::Notice, false);
-            assert_eq!(d, Decision { install: false, next: Next::Publish }, "{stored:?}");
+            assert_eq!(
+                d,
+                Decision {
+                    install: false,
+                    next: Next::Publish
+                },
+                "{stored:?}"
+            );
         }
         // The same proof: nothing to do. An expired own proof is never published.
         let d = decide(&Stored::Good(v(0, 100)), own, 20, Why::Notice, true);
-        assert_eq!(d, Decision { install: false, next: Next::Done });
+        assert_eq!(
+            d,
+            Decision {
+                install: false,
+                next: Next::Done
+            }
+        );
         let d = decide(&Stored::Absent, own, 120, Why::Notice, false);
         assert_eq!(d.next, Next::Done);
     }
@@ -703,11 +747,35 @@ mod tests {
     #[test]
     fn revocations_replace_good_proofs_but_not_newer_ones() {
         let own = Own::new(Some(v(10, 100)), false);
-        let d = decide(&Stored::NotGood { this_update: 20 }, own, 30, Why::Notice, false);
+        let d = decide(
+            &Stored::NotGood { this_update: 20 },
+            own,
+            30,
+            Why::Notice,
+            false,
+        );
         assert!(d.install);
-        let d = decide(&Stored::NotGood { this_update: 5 }, own, 30, Why::Notice, false);
+        let d = decide(
+            &Stored::NotGood { this_update: 5 },
+            own,
+            30,
+            Why::Notice,
+            false,
+        );
         assert!(!d.install);
-        let d = decide(&Stored::NotGood { this_update: 20 }, own, 30, Why::Due, false);
-        assert_eq!(d, Decision { install: true, next: Next::Done });
+        let d = decide(
+            &Stored::NotGood { this_update: 20 },
+            own,
+            30,
+            Why::Due,
+            false,
+        );
+        assert_eq!(
+            d,
+            Decision {
+                install: true,
+                next: Next::Done
+            }
+        );
     }
 }

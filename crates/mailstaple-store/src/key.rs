@@ -22,7 +22,11 @@ impl StoreKey {
         let cert = CertView::parse(cert).ok()?;
         let issuer = CertView::parse(issuer).ok()?;
         let id = CertId::new(&cert, &issuer, HashAlgorithm::Sha1);
-        Some(StoreKey::from_parts(prefix, &id.issuer_key_hash, &id.serial))
+        Some(StoreKey::from_parts(
+            prefix,
+            &id.issuer_key_hash,
+            &id.serial,
+        ))
     }
 
     /// The key from an issuer key hash and serial number.
@@ -80,6 +84,9 @@ mod tests {
         assert_eq!(a, b);
         let other = StoreKey::for_certificate("p", &pki.other_leaf.der, &pki.intermediate.der);
         assert_ne!(a, other);
-        assert_eq!(StoreKey::for_certificate("p", b"junk", &pki.intermediate.der), None);
+        assert_eq!(
+            StoreKey::for_certificate("p", b"junk", &pki.intermediate.der),
+            None
+        );
     }
 }

@@ -65,7 +65,9 @@ impl MemoryStore {
         let now = (self.clock)();
         let mut inner = self.lock();
         if inner.down {
-            return Err(Error::Unavailable("the memory store is switched off".into()));
+            return Err(Error::Unavailable(
+                "the memory store is switched off".into(),
+            ));
         }
         inner.ops += 1;
         inner.values.retain(|_, (_, exp)| *exp > now);
@@ -115,7 +117,10 @@ impl Store for MemoryStore {
     fn release<'a>(&'a self, key: &'a StoreKey, holder: &'a str) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             self.with(|i, _| {
-                if i.values.get(key.lease()).is_some_and(|(h, _)| h == holder.as_bytes()) {
+                if i.values
+                    .get(key.lease())
+                    .is_some_and(|(h, _)| h == holder.as_bytes())
+                {
                     i.values.remove(key.lease());
                 }
             })
@@ -144,7 +149,8 @@ impl Store for MemoryStore {
                     key: key.id().to_owned(),
                     node: node.to_owned(),
                 };
-                i.subscribers.retain(|s| s.try_send(notice.clone()).is_ok() || !s.is_closed());
+                i.subscribers
+                    .retain(|s| s.try_send(notice.clone()).is_ok() || !s.is_closed());
                 Put::Written
             })
         })
@@ -172,22 +178,34 @@ mod tests {
         let k = StoreKey::from_parts("p", &[1], &[2]);
         let ttl = Duration::from_secs(10);
         assert_eq!(s.try_lease(&k, "a", ttl).await, Ok(Lease::Acquired));
-        assert_eq!(s.try_lease(&k, "b", ttl).await, Ok(Lease::HeldBy("a".into())));
+        assert_eq!(
+            s.try_lease(&k, "b", ttl).await,
+            Ok(Lease::HeldBy("a".into()))
+        );
         s.release(&k, "b").await.unwrap();
-        assert_eq!(s.try_lease(&k, "b", ttl).await, Ok(Lease::HeldBy("a".into())));
+        assert_eq!(
+            s.try_lease(&k, "b", ttl).await,
+            Ok(Lease::HeldBy("a".into()))
+        );
         t.store(11_001, Ordering::SeqCst);
         assert_eq!(s.try_lease(&k, "b", ttl).await, Ok(Lease::Acquired));
 
         assert_eq!(s.put_if(&k, None, b"one", ttl, "b").await, Ok(Put::Written));
         assert_eq!(
             notices.recv().await,
-            Some(Notice::Changed { key: k.id().into(), node: "b".into() })
+            Some(Notice::Changed {
+                key: k.id().into(),
+                node: "b".into()
+            })
         );
         assert_eq!(
             s.put_if(&k, None, b"two", ttl, "a").await,
             Ok(Put::Conflict(Some(b"one".to_vec())))
         );
-        assert_eq!(s.put_if(&k, Some(b"one"), b"two", ttl, "a").await, Ok(Put::Written));
+        assert_eq!(
+            s.put_if(&k, Some(b"one"), b"two", ttl, "a").await,
+            Ok(Put::Written)
+        );
         assert_eq!(s.get(&k).await, Ok(Some(b"two".to_vec())));
         t.store(40_000, Ordering::SeqCst);
         assert_eq!(s.get(&k).await, Ok(None));

@@ -248,7 +248,8 @@ impl RedisStore {
                 *self
                     .last_failure
                     .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((Instant::now(), e.clone()));
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((Instant::now(), e.clone()));
                 Err(e)
             }
         }
@@ -266,7 +267,9 @@ impl RedisStore {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
                 let err = classify(&e);
-                if matches!(err, Error::Unavailable(_)) && matches!(self.url.topology, Topology::Cluster) {
+                if matches!(err, Error::Unavailable(_))
+                    && matches!(self.url.topology, Topology::Cluster)
+                {
                     *self.conn.lock().await = None;
                 }
                 Err(err)
@@ -276,10 +279,7 @@ impl RedisStore {
     }
 }
 
-async fn invoke(
-    inv: redis::ScriptInvocation<'_>,
-    conn: Conn,
-) -> redis::RedisResult<redis::Value> {
+async fn invoke(inv: redis::ScriptInvocation<'_>, conn: Conn) -> redis::RedisResult<redis::Value> {
     match conn {
         Conn::Single(mut c) => inv.invoke_async(&mut c).await,
         Conn::Cluster(mut c) => inv.invoke_async(&mut c).await,
@@ -292,7 +292,9 @@ fn bytes_of(v: redis::Value) -> Result<Option<Vec<u8>>, Error> {
         redis::Value::BulkString(b) if b.len() > crate::MAX_VALUE => Err(Error::TooLarge(b.len())),
         redis::Value::BulkString(b) => Ok(Some(b)),
         redis::Value::SimpleString(s) => Ok(Some(s.into_bytes())),
-        other => Err(Error::Unexpected(format!("{other:?}").chars().take(80).collect())),
+        other => Err(Error::Unexpected(
+            format!("{other:?}").chars().take(80).collect(),
+        )),
     }
 }
 
@@ -382,7 +384,9 @@ impl Store for RedisStore {
                 })
                 .await?;
             let redis::Value::Array(items) = v else {
-                return Err(Error::Unexpected("compare-and-set answered no array".into()));
+                return Err(Error::Unexpected(
+                    "compare-and-set answered no array".into(),
+                ));
             };
             let mut items = items.into_iter();
             match (items.next(), items.next()) {
@@ -390,7 +394,9 @@ impl Store for RedisStore {
                 (Some(redis::Value::Int(0)), Some(cur)) => Ok(Put::Conflict(bytes_of(cur)?)),
                 // Lua drops a trailing nil: {0, nil} arrives as {0}.
                 (Some(redis::Value::Int(0)), None) => Ok(Put::Conflict(None)),
-                _ => Err(Error::Unexpected("compare-and-set answered an unknown shape".into())),
+                _ => Err(Error::Unexpected(
+                    "compare-and-set answered an unknown shape".into(),
+                )),
             }
         })
     }

@@ -81,9 +81,9 @@ impl StoreUrl {
     /// Parses a store URL; the error names what is wrong.
     pub fn parse(text: &str) -> Result<StoreUrl, Error> {
         let bad = |m: &str| Error::BadUrl(format!("{m} (in {})", redact(text)));
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or_else(|| bad("expected redis://, rediss://, redis+cluster:// or rediss+cluster://"))?;
+        let (scheme, rest) = text.split_once("://").ok_or_else(|| {
+            bad("expected redis://, rediss://, redis+cluster:// or rediss+cluster://")
+        })?;
         let (tls, topology) = match scheme.to_ascii_lowercase().as_str() {
             "redis" => (false, Topology::Single),
             "rediss" => (true, Topology::Single),
@@ -111,7 +111,9 @@ impl StoreUrl {
                 };
                 let u = percent_decode(u).ok_or_else(|| bad("bad %-escape in the user"))?;
                 let p = match p {
-                    Some(p) => Some(percent_decode(p).ok_or_else(|| bad("bad %-escape in the password"))?),
+                    Some(p) => {
+                        Some(percent_decode(p).ok_or_else(|| bad("bad %-escape in the password"))?)
+                    }
                     None => None,
                 };
                 ((!u.is_empty()).then_some(u), p.filter(|p| !p.is_empty()))
@@ -137,7 +139,9 @@ impl StoreUrl {
             nodes.push(host_port(h).map_err(|m| bad(&m))?);
         }
         if topology == Topology::Single && nodes.len() != 1 {
-            return Err(bad("several hosts need redis+cluster:// (or rediss+cluster://)"));
+            return Err(bad(
+                "several hosts need redis+cluster:// (or rediss+cluster://)",
+            ));
         }
         Ok(StoreUrl {
             topology,

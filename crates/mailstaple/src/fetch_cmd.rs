@@ -506,7 +506,11 @@ fn status(args: &FetchArgs) -> i32 {
         "VALID UNTIL",
         "NEXT REFRESH",
         "FAILS",
-        if fleet.is_some() { "SOURCE     LEASE HOLDER          " } else { "" }
+        if fleet.is_some() {
+            "SOURCE     LEASE HOLDER          "
+        } else {
+            ""
+        }
     );
     for c in v
         .get("certificates")
