@@ -401,6 +401,7 @@ impl Ctx<'_> {
 /// One certificate's turn on a node of the fleet (see the module documentation). `installed`
 /// is the node's proof: its window and thisUpdate (`None` when it has no usable good proof),
 /// and whether it is an authentic revocation.
+#[allow(clippy::too_many_arguments)] // each is one fact of the turn; a struct would only rename them
 pub(crate) async fn refresh(
     target: &Target,
     key: &StoreKey,
@@ -602,14 +603,13 @@ async fn lease_and_fetch(mut ctx: Ctx<'_>, held: Option<(Validity, Time)>, revok
     if ctx.run.store_error.is_none()
         && let Some((tu, end)) = published
         && let Some(newer) = ctx.publish(expected, &body, tu, end).await
+        && let Ok(c) = ctx.install_stored(newer, held.map(|h| h.1)).await
     {
-        if let Ok(c) = ctx.install_stored(newer, held.map(|h| h.1)).await {
-            ctx.run.result = RunResult::Installed {
-                checked_validity: c.validity(),
-                this_update: c.this_update(),
-                source: Source::Store,
-            };
-        }
+        ctx.run.result = RunResult::Installed {
+            checked_validity: c.validity(),
+            this_update: c.this_update(),
+            source: Source::Store,
+        };
     }
     release(&mut ctx).await;
     ctx.run
