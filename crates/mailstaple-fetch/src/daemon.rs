@@ -188,6 +188,8 @@ struct Slot {
     /// A notice arrived while a fetch was outstanding: if that fetch ends waiting for another
     /// node's lease, read the store again at once rather than after a poll.
     missed_notice: bool,
+    /// Since when this node waits for another's lease (for a refresh that is due).
+    waiting_since: Option<i64>,
 }
 
 /// What a fetch task reports.
@@ -290,6 +292,14 @@ pub async fn run(
                     let installed = slot.installed.zip(validity).map(|(t, v)| (v, t));
                     let revoked = slot.revoked;
                     let installed_tu = slot.installed;
+                    // Waiting longer than two lease TTLs and a poll: the lease is not one the
+                    // fleet's protocol keeps; fetch without it.
+                    let overdue = env.fleet.as_ref().is_some_and(|f| {
+                        let limit =
+                            i64::try_from((f.lease_ttl * 2 + f.poll).as_secs()).unwrap_or(i64::MAX);
+                        slot.waiting_since
+                            .is_some_and(|t| now.saturating_sub(t) > limit)
+                    });
                     let opts = Arc::clone(&opts);
                     let clock = Arc::clone(&env.clock);
                     let fleet = env.fleet.clone();
@@ -297,7 +307,10 @@ pub async fn run(
                         let now = clock();
                         let out = match fleet {
                             Some(f) => {
-                                fleet_entry(&entry, &f, &opts, now, installed, revoked, why).await
+                                fleet_entry(
+                                    &entry, &f, &opts, now, installed, revoked, why, overdue,
+                                )
+                                .await
                             }
                             None => TaskOut::from_direct(
                                 fetch_entry(&entry, &opts, now, installed_tu).await,
@@ -388,6 +401,9 @@ pub async fn run(
                 let notice = slot.notice.take();
                 let missed_notice = std::mem::take(&mut slot.missed_notice);
                 let counts = matches!(out.done, Done::Installed(..) | Done::Failed(..));
+                if counts {
+                    slot.waiting_since = None;
+                }
                 if counts && !slot.first_outcome {
                     slot.first_outcome = true;
                     pending_first = pending_first.saturating_sub(1);
@@ -438,6 +454,9 @@ pub async fn run(
                             slot.revoked = false;
                             slot.invalid = false;
                             slot.last_success = Some(now);
+                        }
+                        if slot.waiting_since.is_none() {
+                            slot.waiting_since = Some(now);
                         }
                         slot.lease_holder = Some(holder);
                         let poll = env.fleet.as_ref().map_or(5, |f| f.poll.as_secs().max(1));
@@ -537,6 +556,7 @@ impl TaskOut {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // the facts of one turn, as fleet::refresh takes them
 async fn fleet_entry(
     entry: &EntryConfig,
     fleet: &FleetOptions,
@@ -545,6 +565,7 @@ async fn fleet_entry(
     installed: Option<(Validity, Time)>,
     revoked: bool,
     why: Why,
+    lease_overdue: bool,
 ) -> TaskOut {
     let target = match Target::load(
         &entry.cert,
@@ -570,7 +591,18 @@ async fn fleet_entry(
         store_error,
         store_ok,
         refused,
-    } = crate::fleet::refresh(&target, &key, fleet, opts, now, installed, revoked, why).await;
+    } = crate::fleet::refresh(
+        &target,
+        &key,
+        fleet,
+        opts,
+        now,
+        installed,
+        revoked,
+        why,
+        lease_overdue,
+    )
+    .await;
     let done = match result {
         RunResult::Installed {
             checked_validity,
@@ -694,6 +726,7 @@ fn add_entry(
             notice: None,
             refused_seen: None,
             missed_notice: false,
+            waiting_since: None,
         },
     );
 }

@@ -146,7 +146,6 @@ pub fn decide(stored: &Stored, own: Own, now: i64, why: Why, same_bytes: bool) -
     let next = match why {
         Why::Due => match stored {
             Stored::Good(v) if install && now < v.midpoint() => Next::Done,
-            Stored::Good(v) if same_bytes && now < v.midpoint() => Next::Done,
             // A stored revocation: like a revocation from the responder, the scheduler retries.
             Stored::NotGood { .. } if install || same_bytes => Next::Done,
             _ => Next::Lease,
@@ -334,6 +333,13 @@ impl Ctx<'_> {
                 }
                 Some((Some(bytes), stored, checked))
             }
+            Err(mailstaple_store::Error::TooLarge(n)) => {
+                // Vandalism, not an outage: refuse the value, go on with the protocol.
+                self.run.store_ok = true;
+                let why = format!("a value of {n} bytes, too large for a proof");
+                self.run.refused = Some((why.clone(), u64::try_from(n).unwrap_or(0)));
+                Some((None, Stored::Refused(why), None))
+            }
             Err(e) => {
                 self.store_failed(&e);
                 None
@@ -411,6 +417,7 @@ pub(crate) async fn refresh(
     installed: Option<(Validity, Time)>,
     revoked: bool,
     why: Why,
+    lease_overdue: bool,
 ) -> Run {
     let mut ctx = Ctx {
         target,
@@ -469,12 +476,6 @@ pub(crate) async fn refresh(
                 ) {
                     ctx.run.result = RunResult::Failed(Error::NotGood(s.status()), Source::Store);
                 }
-            } else if same && let Stored::Good(v) = stored {
-                ctx.run.result = RunResult::Installed {
-                    checked_validity: v,
-                    this_update: Time::from_unix(v.this_update),
-                    source: Source::Store,
-                };
             }
             ctx.run
         }
@@ -495,17 +496,28 @@ pub(crate) async fn refresh(
             }
             ctx.run
         }
-        Next::Lease => lease_and_fetch(ctx, held, revoked).await,
+        Next::Lease => lease_and_fetch(ctx, held, revoked, lease_overdue).await,
     }
 }
 
-async fn lease_and_fetch(mut ctx: Ctx<'_>, held: Option<(Validity, Time)>, revoked: bool) -> Run {
+async fn lease_and_fetch(
+    mut ctx: Ctx<'_>,
+    held: Option<(Validity, Time)>,
+    revoked: bool,
+    lease_overdue: bool,
+) -> Run {
     let fleet = ctx.fleet;
-    match fleet
-        .store
-        .try_lease(ctx.key, &fleet.holder, fleet.lease_ttl)
-        .await
-    {
+    // A lease that outlives every TTL the fleet sets (written by hand, or by a node whose
+    // clock or configuration is far off) must not stop this node: it goes on without it.
+    let lease = if lease_overdue {
+        Ok(Lease::Acquired)
+    } else {
+        fleet
+            .store
+            .try_lease(ctx.key, &fleet.holder, fleet.lease_ttl)
+            .await
+    };
+    match lease {
         Err(e) => {
             ctx.store_failed(&e);
             return direct(ctx, held, Why::Due).await;

@@ -276,3 +276,29 @@ fn a_store_that_is_down_is_not_an_outage() {
     // Logged once per node, not once per certificate.
     assert_eq!(down.len(), 2, "{log:?}");
 }
+
+#[test]
+fn a_lease_nobody_releases_does_not_stop_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki_dir(dir.path());
+    let leaf_proof = pki.response().build();
+    let leaf_r = Responder::fixed(Reply::Ok(leaf_proof.clone()));
+    let other_r = Responder::fixed(Reply::Ok(pki.response().cert(&pki.other_leaf).build()));
+    let store = store();
+    let key = StoreKey::for_certificate("t", &pki.leaf.der, &pki.intermediate.der).unwrap();
+    // An intruder's lease without a TTL.
+    store.raw_set(key.lease(), b"intruder".to_vec());
+    let node_dir = dir.path().join("n1");
+    let cfg = config(dir.path(), &node_dir, &leaf_r.url(), &other_r.url());
+    let log: Log = Arc::default();
+    let mut e = env("n1", &store, Arc::clone(&log));
+    if let Some(f) = e.fleet.as_mut() {
+        f.lease_ttl = Duration::from_secs(1);
+    }
+    let started = Instant::now();
+    run_blocking(cfg, None, e).unwrap();
+    // It waited for the "holder" a few polls (two TTLs and a poll), then fetched without it.
+    assert!(started.elapsed() >= Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(std::fs::read(node_dir.join("leaf.der")).unwrap(), leaf_proof);
+    assert_eq!(leaf_r.requests().len(), 1);
+}
