@@ -144,6 +144,11 @@ fn classify(e: &redis::RedisError) -> Error {
 impl RedisStore {
     /// A store at `url`; nothing is connected until the first operation.
     pub fn new(url: StoreUrl, opts: RedisOptions) -> Result<RedisStore, Error> {
+        if url.tls {
+            // The redis crate builds its rustls configurations from the process-wide default
+            // provider; make it the workspace's one (aws-lc-rs) unless the process chose one.
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        }
         let first = url
             .nodes
             .first()
