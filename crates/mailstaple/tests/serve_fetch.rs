@@ -777,3 +777,127 @@ fn r14_one_toml_file_drives_serve_with_its_fetch_entries() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Whether `redis-server` is there (required under `MAILSTAPLE_REQUIRE_PEERS`).
+fn redis() -> bool {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        return true;
+    }
+    assert!(
+        std::env::var("MAILSTAPLE_REQUIRE_PEERS").is_err(),
+        "redis-server is required but not installed"
+    );
+    eprintln!("skipped: redis-server not installed");
+    false
+}
+
+/// Issue 15: two `serve` processes of one fleet (one TOML file each, the same `[fetch] store`,
+/// different `node`) staple the same proof, fetched once: serve's own fetcher shares through
+/// the store as `fetch --daemon` does.
+#[test]
+fn r15_two_servers_of_a_fleet_fetch_once_through_redis() {
+    if !openssl() || !redis() {
+        return;
+    }
+    let (dir, port) = setup();
+    let redis_port = free_port();
+    let mut redis = Proc {
+        child: Command::new("redis-server")
+            .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+        log: dir.path().join("redis.log"),
+        stopped: false,
+    };
+    let responder = {
+        let args: Vec<String> = [
+            "respond",
+            "--index",
+            "index.txt",
+            "--ca",
+            "issuer.pem",
+            "--signer-key",
+            "issuer.key",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--validity",
+            "1h",
+            "--now",
+            &NOW.to_string(),
+            "--metrics-listen",
+            "0",
+        ]
+        .map(String::from)
+        .to_vec();
+        start(dir.path(), "respond.log", &args).0
+    };
+    let r = logged_addr(&responder, "metrics on http://");
+    let d = dir.path().display();
+    let mut servers = Vec::new();
+    for node in ["mx1", "mx2"] {
+        std::fs::create_dir_all(dir.path().join(node)).unwrap();
+        let config = dir.path().join(node).join("mailstaple.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:0\"\nhostname = \"mail.example.test\"\n\
+                 spool = \"{d}/{node}/spool\"\ntls_certificate = \"{d}/chain.pem\"\n\
+                 tls_privatekey = \"{d}/leaf.key\"\ntls_ocsp_file = \"{d}/{node}/leaf.ocsp.der\"\n\n\
+                 [fetch]\ntimeout = 5\nstore = \"redis://127.0.0.1:{redis_port}\"\n\
+                 node = \"{node}\"\nstore_poll = 1\nstatus = \"{d}/{node}/fetch-status.json\"\n"
+            ),
+        )
+        .unwrap();
+        let args: Vec<String> = [
+            "serve",
+            "--config",
+            &config.display().to_string(),
+            "--clock-start",
+            &NOW.to_string(),
+        ]
+        .map(String::from)
+        .to_vec();
+        let (proc, line) = start(dir.path(), &format!("serve-{node}.log"), &args);
+        let smtp: u16 = line
+            .strip_prefix("listening on smtp://127.0.0.1:")
+            .and_then(|r| r.strip_suffix('/'))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{line:?}: {}", proc.log()));
+        servers.push((proc, smtp, node));
+    }
+    for (proc, smtp, node) in &servers {
+        wait_for(
+            *smtp,
+            true,
+            Duration::from_secs(10),
+            &format!("{node} staples"),
+            &[proc, &responder],
+        );
+    }
+    let a = std::fs::read(dir.path().join("mx1/leaf.ocsp.der")).unwrap();
+    let b = std::fs::read(dir.path().join("mx2/leaf.ocsp.der")).unwrap();
+    assert_eq!(a, b, "the fleet staples the same bytes");
+    let good = value(
+        &scrape(&r),
+        "mailstaple_responder_requests_total",
+        &[("outcome", "good")],
+    );
+    assert!(
+        (good - 1.0).abs() < f64::EPSILON,
+        "responder asked {good} times"
+    );
+    let logs: String = servers.iter().map(|(p, _, _)| p.log()).collect();
+    assert!(logs.contains("(from the store)"), "{logs}");
+    assert!(logs.contains("(from the responder)"), "{logs}");
+    drop(servers);
+    redis.stop();
+}
