@@ -272,6 +272,7 @@ pub async fn run(
     let mut store_state = StoreState::default();
     let mut notices = env.fleet.as_ref().and_then(|f| f.store.subscribe());
     let mut keys: HashMap<String, EntryId> = HashMap::new();
+    let mut last_sync: Option<i64> = None;
 
     loop {
         let now = (env.clock)();
@@ -379,9 +380,11 @@ pub async fn run(
                 };
                 if let Some(fleet) = &env.fleet
                     && store_health(&mut store_state, &out, now, fleet, &env)
+                    && sync_due(&mut last_sync, now)
                 {
-                    // The store answers again: re-read it for every certificate, so that an
-                    // emptied store is repopulated and the fleet converges.
+                    // The store answers again after an outage: re-read it for every
+                    // certificate, so that an emptied store is repopulated and the fleet
+                    // converges.
                     trigger_all(&mut sched, &mut slots, now);
                 }
                 let Some(slot) = slots.get_mut(&id) else {
@@ -491,7 +494,11 @@ pub async fn run(
                             }
                         }
                     }
-                    Notice::Resubscribed => trigger_all(&mut sched, &mut slots, now),
+                    Notice::Resubscribed => {
+                        if sync_due(&mut last_sync, now) {
+                            trigger_all(&mut sched, &mut slots, now);
+                        }
+                    }
                     _ => {}
                 }
                 status_dirty = true;
@@ -647,7 +654,10 @@ fn store_health(
         return false;
     }
     if out.store_ok && state.up != Some(true) {
-        let was_down = state.up == Some(false);
+        let was_down = state.up == Some(false)
+            && state.since.is_some_and(|t| {
+                now.saturating_sub(t) >= i64::try_from(fleet.poll.as_secs()).unwrap_or(5)
+            });
         state.up = Some(true);
         state.since = Some(now);
         (env.log)(
@@ -662,6 +672,16 @@ fn store_health(
         return was_down;
     }
     false
+}
+
+/// Whether a full re-read of the store may run now: at most once a minute, so that a
+/// flapping store or subscription cannot keep every certificate reading.
+fn sync_due(last: &mut Option<i64>, now: i64) -> bool {
+    if last.is_some_and(|t| now.saturating_sub(t) < 60) {
+        return false;
+    }
+    *last = Some(now);
+    true
 }
 
 /// Makes every waiting entry read the store (a notice for all of them).

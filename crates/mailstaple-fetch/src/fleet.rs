@@ -133,11 +133,9 @@ pub struct Decision {
 pub fn decide(stored: &Stored, own: Own, now: i64, why: Why, same_bytes: bool) -> Decision {
     let own_tu = own.validity.map(|v| v.this_update);
     let install = match stored {
-        Stored::Good(v) => {
-            !same_bytes
-                && own_tu.is_none_or(|o| v.this_update >= o)
-                && !(own.revoked && own_tu.is_none())
-        }
+        // Only the responder (through the lease) can lift a revocation: a good proof in the
+        // store may be the one the revocation replaced, written back by anyone.
+        Stored::Good(v) => !same_bytes && !own.revoked && own_tu.is_none_or(|o| v.this_update >= o),
         Stored::NotGood { this_update } => {
             !same_bytes && !own.revoked && own_tu.is_none_or(|o| *this_update >= o)
         }
@@ -311,6 +309,8 @@ struct Ctx<'a> {
     opts: &'a FetchOptions,
     now: i64,
     run: Run,
+    /// A stored proof installed during this turn.
+    installed_now: Option<(Validity, Time)>,
 }
 
 impl Ctx<'_> {
@@ -333,11 +333,16 @@ impl Ctx<'_> {
                 }
                 Some((Some(bytes), stored, checked))
             }
-            Err(mailstaple_store::Error::TooLarge(n)) => {
-                // Vandalism, not an outage: refuse the value, go on with the protocol.
+            // Vandalism of one key, not an outage: refuse the value, go on with the protocol
+            // (the compare-and-set replaces such a value as if nothing were stored).
+            Err(
+                e @ (mailstaple_store::Error::TooLarge(_)
+                | mailstaple_store::Error::Unexpected(_)
+                | mailstaple_store::Error::Command(_)),
+            ) => {
                 self.run.store_ok = true;
-                let why = format!("a value of {n} bytes, too large for a proof");
-                self.run.refused = Some((why.clone(), u64::try_from(n).unwrap_or(0)));
+                let why = e.to_string();
+                self.run.refused = Some((why.clone(), digest(why.as_bytes())));
                 Some((None, Stored::Refused(why), None))
             }
             Err(e) => {
@@ -365,6 +370,10 @@ impl Ctx<'_> {
         this_update: i64,
         end: i64,
     ) -> Option<Vec<u8>> {
+        if expected.as_deref() == Some(proof) {
+            // Already stored: a write would only wake every node for nothing.
+            return None;
+        }
         for _ in 0..3 {
             let put = self
                 .fleet
@@ -425,6 +434,7 @@ pub(crate) async fn refresh(
         fleet,
         opts,
         now,
+        installed_now: None,
         run: Run {
             result: RunResult::Unchanged,
             store_error: None,
@@ -448,6 +458,7 @@ pub(crate) async fn refresh(
         match ctx.install_stored(b, own_tu).await {
             Ok(c) => {
                 held = Some((c.validity(), c.this_update()));
+                ctx.installed_now = held;
                 if d.next == Next::Done {
                     ctx.run.result = RunResult::Installed {
                         checked_validity: c.validity(),
@@ -465,7 +476,7 @@ pub(crate) async fn refresh(
     }
     match d.next {
         Next::Done => {
-            if let Stored::NotGood { .. } = stored {
+            if let (Stored::NotGood { .. }, Why::Due) = (&stored, why) {
                 // The revocation is installed (same bytes): report it as the fetcher would.
                 if let Ok(s) = verify(
                     bytes.as_deref().unwrap_or_default(),
@@ -525,7 +536,7 @@ async fn lease_and_fetch(
         Ok(Lease::HeldBy(holder)) => {
             ctx.run.result = RunResult::Wait {
                 holder,
-                installed: held,
+                installed: ctx.installed_now,
             };
             return ctx.run;
         }
@@ -628,9 +639,8 @@ async fn lease_and_fetch(
 }
 
 async fn release(ctx: &mut Ctx<'_>) {
-    if ctx.run.store_error.is_some() {
-        return;
-    }
+    // Tried even after a store error: that error may have been one key's, and a lease left
+    // behind makes the others wait for its TTL.
     if let Err(e) = ctx.fleet.store.release(ctx.key, &ctx.fleet.holder).await {
         ctx.store_failed(&e);
     }
@@ -754,6 +764,21 @@ mod tests {
         let own = Own::new(Some(v(0, 100)), false);
         let d = decide(&Stored::Good(v(0, 100)), own, 20, Why::Notice, false);
         assert!(d.install);
+    }
+
+    #[test]
+    fn only_the_responder_lifts_a_revocation() {
+        // The node installed a revocation; the good proof it replaced is written back into
+        // the store (a replay): never installed, on a notice or when due.
+        let own = Own::new(Some(v(0, 100)), true);
+        for why in [Why::Notice, Why::Due] {
+            let d = decide(&Stored::Good(v(10, 110)), own, 20, why, false);
+            assert!(!d.install, "{why:?}");
+        }
+        assert_eq!(
+            decide(&Stored::Good(v(10, 110)), own, 20, Why::Due, false).next,
+            Next::Lease
+        );
     }
 
     #[test]

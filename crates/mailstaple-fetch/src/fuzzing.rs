@@ -126,10 +126,20 @@ fn check_refresh(sched: &Scheduler, config: &Config, now: i64, id: EntryId, v: V
         return;
     };
     match st.next_refresh {
+        // A window already past its (jittered) midpoint is asked again after a retry delay,
+        // never at once: a responder that hands out the same proof is not looped on.
+        Some(at) if at > v.midpoint() => {
+            let delay = i64::try_from(config.backoff(1)).unwrap_or(i64::MAX);
+            assert!(
+                at > now && at - now <= delay,
+                "refresh {at} of a proof past its midpoint {} is no retry delay after {now}",
+                v.midpoint()
+            );
+        }
         Some(at) => {
             let jitter = v.length() * i64::from(config.jitter_percent) / 100;
             assert!(
-                at <= v.midpoint() && at >= v.midpoint() - jitter - 1,
+                at >= v.midpoint() - jitter - 1,
                 "refresh {at} outside the jitter bounds"
             );
         }

@@ -316,7 +316,13 @@ impl Scheduler {
             entry.state = State::Waiting;
         }
         self.arm_health_timers(now, id);
-        let at = self.refresh_time(now, Some(validity));
+        let mut at = self.refresh_time(now, Some(validity));
+        if at <= now {
+            // The new proof is already past its midpoint (a responder that signs once per
+            // period, a cache in front of it): ask again after a retry delay, not at once, or
+            // the entry would loop on the responder.
+            at = self.retry_time(now, 1, Some(validity));
+        }
         self.schedule(now, id, at);
         self.handle_timeout(now);
     }
@@ -352,7 +358,9 @@ impl Scheduler {
         };
         entry.state = State::Waiting;
         if let Some(v) = validity
-            && entry.validity.is_none_or(|old| v.this_update >= old.this_update)
+            && entry
+                .validity
+                .is_none_or(|old| v.this_update > old.this_update)
         {
             entry.validity = Some(v);
             entry.failures = 0;

@@ -289,3 +289,17 @@ fn sixty_days_with_an_outage() {
         "{refreshes} refreshes in 60 days"
     );
 }
+
+#[test]
+fn a_success_past_its_midpoint_is_asked_again_after_a_retry_delay() {
+    // A responder that signs once per period hands back the proof already held, past its
+    // midpoint: the next fetch waits a retry delay instead of looping at once.
+    let mut s = Scheduler::new(Config::default(), 3);
+    s.insert(0, 1, None);
+    assert_eq!(s.poll_action(), Some(Action::Fetch(1)));
+    let stale = Validity::new(-6 * 3600, 4 * 3600);
+    s.handle_success(0, 1, stale);
+    assert_eq!(s.poll_action(), None, "no immediate refetch");
+    let at = s.status(0, 1).unwrap().next_refresh.unwrap();
+    assert!((1..=60).contains(&at), "{at}");
+}

@@ -142,6 +142,8 @@ pub trait Store: Send + Sync {
 
     /// Writes `proof` under `key`, to expire after `ttl`, only if the stored value is still
     /// `expected` (`None`: nothing stored), and publishes a [`Notice`] from `node`; atomically.
+    /// A stored value that cannot be a proof (over [`MAX_VALUE`] bytes, or not a string) counts
+    /// as nothing, so that the fleet overwrites vandalism it could not read.
     fn put_if<'a>(
         &'a self,
         key: &'a StoreKey,

@@ -137,7 +137,12 @@ impl Store for MemoryStore {
     ) -> StoreFuture<'a, Put> {
         Box::pin(async move {
             self.with(|i, now| {
-                let current = i.values.get(key.proof()).map(|(v, _)| v.clone());
+                // As on Redis: a value that cannot be a proof counts as nothing.
+                let current = i
+                    .values
+                    .get(key.proof())
+                    .filter(|(v, _)| v.len() <= crate::MAX_VALUE)
+                    .map(|(v, _)| v.clone());
                 if current.as_deref() != expected {
                     return Put::Conflict(current);
                 }

@@ -10,10 +10,27 @@ use tokio::sync::mpsc;
 
 use crate::{Error, Lease, Notice, Put, Store, StoreFuture, StoreKey, StoreUrl, Topology};
 
+/// Read a proof without letting a hostile value cost more than its size: nil, the value, or
+/// its length when it exceeds ARGV[1] bytes, or -1 when the key is not a string.
+const GET: &str = r"
+local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' then return false end
+if t ~= 'string' then return -1 end
+local n = redis.call('STRLEN', KEYS[1])
+if n > tonumber(ARGV[1]) then return n end
+return redis.call('GET', KEYS[1])
+";
+
 /// Compare-and-set: write the proof and publish a notice only if the stored value is still the
-/// one the node read (`''` for nothing). Returns 1, or the value stored now (nil for nothing).
+/// one the node read (`''` for nothing). A value that cannot be a proof (not a string, or
+/// longer than ARGV[6] bytes) counts as nothing, so that vandalism is overwritten. Returns 1,
+/// or the value stored now (nil for nothing).
 const PUT_IF: &str = r"
-local cur = redis.call('GET', KEYS[1])
+local t = redis.call('TYPE', KEYS[1]).ok
+local cur = false
+if t == 'string' and redis.call('STRLEN', KEYS[1]) <= tonumber(ARGV[6]) then
+  cur = redis.call('GET', KEYS[1])
+end
 local seen = cur
 if seen == false then seen = '' end
 if seen ~= ARGV[1] then return {0, cur} end
@@ -25,9 +42,8 @@ return {1}
 /// Take the lease (`SET NX PX`) and say who holds it: 1 when taken, else the holder.
 const LEASE: &str = r"
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-local h = redis.call('GET', KEYS[1])
-if h == false then return '' end
-return h
+if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return '?' end
+return string.sub(redis.call('GET', KEYS[1]), 1, 256)
 ";
 
 /// Release the lease only if the caller still holds it.
@@ -79,6 +95,7 @@ pub struct RedisStore {
     last_failure: Mutex<Option<(Instant, Error)>>,
     subscribed: Mutex<bool>,
     put_if: redis::Script,
+    get: redis::Script,
     lease: redis::Script,
     release: redis::Script,
 }
@@ -195,6 +212,7 @@ impl RedisStore {
             last_failure: Mutex::new(None),
             subscribed: Mutex::new(false),
             put_if: redis::Script::new(PUT_IF),
+            get: redis::Script::new(GET),
             lease: redis::Script::new(LEASE),
             release: redis::Script::new(RELEASE),
         })
@@ -272,14 +290,16 @@ impl RedisStore {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => {
                 let err = classify(&e);
-                if matches!(err, Error::Unavailable(_))
-                    && matches!(self.url.topology, Topology::Cluster)
-                {
+                if matches!(err, Error::Unavailable(_)) {
+                    // A fresh connection next time (after a failover, a half-open socket).
                     *self.conn.lock().await = None;
                 }
                 Err(err)
             }
-            Err(_) => Err(Error::Timeout),
+            Err(_) => {
+                *self.conn.lock().await = None;
+                Err(Error::Timeout)
+            }
         }
     }
 }
@@ -314,17 +334,23 @@ impl Store for RedisStore {
 
     fn get<'a>(&'a self, key: &'a StoreKey) -> StoreFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move {
-            let mut cmd = redis::cmd("GET");
-            cmd.arg(key.proof());
-            let v: redis::Value = self
+            let v = self
                 .run(|c| async move {
-                    match c {
-                        Conn::Single(mut c) => cmd.query_async(&mut c).await,
-                        Conn::Cluster(mut c) => cmd.query_async(&mut c).await,
-                    }
+                    let mut inv = self.get.prepare_invoke();
+                    inv.key(key.proof()).arg(crate::MAX_VALUE);
+                    invoke(inv, c).await
                 })
                 .await?;
-            bytes_of(v)
+            match v {
+                redis::Value::Int(-1) => Err(Error::Unexpected(format!(
+                    "{} is not a string",
+                    key.proof()
+                ))),
+                redis::Value::Int(n) => {
+                    Err(Error::TooLarge(usize::try_from(n).unwrap_or(usize::MAX)))
+                }
+                v => bytes_of(v),
+            }
         })
     }
 
@@ -384,7 +410,8 @@ impl Store for RedisStore {
                         .arg(proof)
                         .arg(millis(ttl))
                         .arg(channel)
-                        .arg(notice);
+                        .arg(notice)
+                        .arg(crate::MAX_VALUE);
                     invoke(inv, c).await
                 })
                 .await?;

@@ -209,10 +209,22 @@ fn primitives_on_one_server_and_hostile_values() {
             s.get(&key).await,
             Err(Error::TooLarge(mailstaple_store::MAX_VALUE + 1))
         );
-        // A lease or proof key of the wrong type is an error, not a panic.
+        // Such a value counts as nothing for the compare-and-set: the fleet overwrites it.
+        let ttl = Duration::from_secs(60);
+        assert_eq!(s.put_if(&key, None, b"proof", ttl, "a").await, Ok(Put::Written));
+        assert_eq!(s.get(&key).await, Ok(Some(b"proof".to_vec())));
+        // A key of the wrong type is an error naming it, not a panic, and is overwritten too;
+        // so is a lease of the wrong type, reported as held by "?".
         cli(server.port, &["DEL", key.proof()]);
         cli(server.port, &["LPUSH", key.proof(), "a"]);
-        assert!(matches!(s.get(&key).await, Err(Error::Command(_))));
+        assert!(matches!(s.get(&key).await, Err(Error::Unexpected(_))));
+        assert_eq!(s.put_if(&key, None, b"proof", ttl, "a").await, Ok(Put::Written));
+        cli(server.port, &["LPUSH", key.lease(), "a"]);
+        assert_eq!(s.try_lease(&key, "a", ttl).await, Ok(Lease::HeldBy("?".into())));
+        // A long lease holder is cut to 256 bytes.
+        cli(server.port, &["DEL", key.lease()]);
+        cli(server.port, &["SET", key.lease(), &"h".repeat(10_000)]);
+        assert_eq!(s.try_lease(&key, "a", ttl).await, Ok(Lease::HeldBy("h".repeat(256))));
     });
 }
 
