@@ -37,7 +37,7 @@
 //! answers. Every store operation is bounded by a timeout.
 //!
 //! The decisions are pure ([`decide`]) so that they can be simulated ([`crate::sim`]) and
-//! tested without a store; [`refresh`] drives them over a real [`Store`].
+//! tested without a store; the daemon drives them over a real [`Store`].
 
 use std::sync::Arc;
 use std::time::Duration;
