@@ -8,7 +8,8 @@ use crate::Error;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Topology {
-    /// One Redis or Valkey server (a primary; Sentinel setups give its address or a proxy).
+    /// One Redis or Valkey server (a primary; with Sentinel, a name or proxy that follows it:
+    /// Sentinel discovery is not built in).
     Single,
     /// A Redis Cluster: the listed nodes are seeds, the client learns the rest.
     Cluster,
