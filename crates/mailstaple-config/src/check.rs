@@ -423,7 +423,8 @@ fn check_fetch(file: &File, served: &[PathBuf], findings: &mut Findings) {
     // Without [server] TLS, the file is a fetcher's only (for Exim): every proof is for another
     // server, so an entry no tls_ocsp_file serves is nothing to warn about.
     let serving = file.server.tls_certificate.is_some();
-    let mut outs: Vec<(PathBuf, usize)> = Vec::new();
+    // A map, not a list: a fleet's file lists thousands of certificates.
+    let mut outs: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
     for e in &f.certificates {
         for (key, value) in [("cert", &e.cert), ("issuer", &e.issuer), ("out", &e.out)] {
             if value.is_none() {
@@ -465,7 +466,7 @@ fn check_fetch(file: &File, served: &[PathBuf], findings: &mut Findings) {
             continue;
         }
         let path = PathBuf::from(&out.value);
-        if let Some((_, first)) = outs.iter().find(|(p, _)| *p == path) {
+        if let Some(first) = outs.get(&path) {
             findings.error(
                 out.line,
                 format!(
@@ -474,7 +475,7 @@ fn check_fetch(file: &File, served: &[PathBuf], findings: &mut Findings) {
                 ),
             );
         } else {
-            outs.push((path.clone(), out.line));
+            outs.insert(path.clone(), out.line);
         }
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(d) = dir

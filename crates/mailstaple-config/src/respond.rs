@@ -144,7 +144,7 @@ impl Respond {
 
 /// Reads `[respond]`.
 pub(crate) fn parse_respond(
-    text: &str,
+    text: &crate::parse::Source,
     table: &DeTable<'_>,
     respond: &mut Respond,
     findings: &mut Findings,

@@ -356,15 +356,12 @@ fn daemon(args: &FetchArgs) -> i32 {
     let Some(path) = &args.config else {
         return usage("--daemon needs --config FILE");
     };
-    let (config, file_listen, file_max_age) =
-        match daemon_settings(path, args.connect_timeout, args.timeout, args.max_body) {
-            Ok(c) => c,
-            Err(e) => return crate::usage_error(&e),
-        };
     let file = match crate::config::load(path, "fetch") {
         Ok(f) => f,
         Err(e) => return crate::usage_error(&e),
     };
+    let (config, file_listen, file_max_age) =
+        settings_of(&file, args.connect_timeout, args.timeout, args.max_body);
     let reload: Reload = {
         let (path, connect_timeout, timeout, max_body) = (
             path.clone(),
@@ -548,15 +545,25 @@ fn daemon_settings(
     max_body: usize,
 ) -> anyhow::Result<(DaemonConfig, Option<String>, Option<u64>)> {
     let file = crate::config::load(path, "fetch")?;
-    let mut config = fetcher_settings(&file, connect_timeout, timeout, max_body);
+    Ok(settings_of(&file, connect_timeout, timeout, max_body))
+}
+
+/// [`daemon_settings`] of a file already loaded.
+fn settings_of(
+    file: &mailstaple_config::File,
+    connect_timeout: u64,
+    timeout: u64,
+    max_body: usize,
+) -> (DaemonConfig, Option<String>, Option<u64>) {
+    let mut config = fetcher_settings(file, connect_timeout, timeout, max_body);
     config.entries = file
         .fetch_certificates()
         .into_iter()
         .map(|c| EntryConfig::new(c.name, c.cert, c.issuer, c.out, c.url))
         .collect();
-    let listen = file.fetch.metrics_listen.map(|v| v.value);
-    let max_age = file.fetch.tls_ocsp_max_age.map(|v| v.value);
-    Ok((config, listen, max_age))
+    let listen = file.fetch.metrics_listen.as_ref().map(|v| v.value.clone());
+    let max_age = file.fetch.tls_ocsp_max_age.as_ref().map(|v| v.value);
+    (config, listen, max_age)
 }
 
 /// The `[fetch]` settings of a file (over the given defaults), without certificates: shared by
