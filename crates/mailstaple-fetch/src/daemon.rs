@@ -494,10 +494,8 @@ pub async fn run(
                             }
                         }
                     }
-                    Notice::Resubscribed => {
-                        if sync_due(&mut last_sync, now) {
-                            trigger_all(&mut sched, &mut slots, now);
-                        }
+                    Notice::Resubscribed if sync_due(&mut last_sync, now) => {
+                        trigger_all(&mut sched, &mut slots, now);
                     }
                     _ => {}
                 }
