@@ -98,6 +98,9 @@ pub(crate) fn run(root: &Path, report_only: bool) -> Result<()> {
     write_report(root, &criterion, &date, &notes)
 }
 
+/// The heading of the section `tests/fleet_bench.rs`'s run fills, which a report keeps.
+const FLEET_SECTION: &str = "\n## Fleet: ";
+
 /// Writes the run's record (date and notes) beside criterion's files.
 fn save_run(criterion: &Path, date: &str, notes: &[String]) -> Result<()> {
     std::fs::create_dir_all(criterion)
@@ -178,7 +181,13 @@ fn write_report(root: &Path, criterion: &Path, date: &str, notes: &[String]) -> 
     if measures.is_empty() {
         bail!("no criterion results under {}", criterion.display());
     }
-    let report = render(&measures, &machine(), date, notes);
+    let mut report = render(&measures, &machine(), date, notes);
+    // The fleet's section comes from its own run (`tests/fleet_bench.rs`, processes and Redis,
+    // not criterion): kept as it is.
+    let previous = std::fs::read_to_string(root.join("BENCHMARKS.md")).unwrap_or_default();
+    if let Some(at) = previous.find(FLEET_SECTION) {
+        report.push_str(previous.get(at..).unwrap_or_default());
+    }
     std::fs::write(root.join("BENCHMARKS.md"), report).context("cannot write BENCHMARKS.md")?;
     eprintln!("bench: wrote BENCHMARKS.md ({} benchmarks)", measures.len());
     Ok(())
