@@ -36,7 +36,7 @@
 //! without a store; the daemon logs the store's state once per change and uses it again when it
 //! answers. Every store operation is bounded by a timeout.
 //!
-//! The decisions are pure ([`decide`]) so that they can be simulated ([`crate::sim`]) and
+//! The decisions are pure ([`decide`]) so that they can be simulated (the `sim` module) and
 //! tested without a store; the daemon drives them over a real [`Store`].
 
 use std::sync::Arc;
