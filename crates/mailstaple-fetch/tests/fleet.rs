@@ -298,7 +298,14 @@ fn a_lease_nobody_releases_does_not_stop_the_node() {
     let started = Instant::now();
     run_blocking(cfg, None, e).unwrap();
     // It waited for the "holder" a few polls (two TTLs and a poll), then fetched without it.
-    assert!(started.elapsed() >= Duration::from_secs(3), "{:?}", started.elapsed());
-    assert_eq!(std::fs::read(node_dir.join("leaf.der")).unwrap(), leaf_proof);
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        std::fs::read(node_dir.join("leaf.der")).unwrap(),
+        leaf_proof
+    );
     assert_eq!(leaf_r.requests().len(), 1);
 }

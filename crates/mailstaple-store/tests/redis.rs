@@ -211,20 +211,32 @@ fn primitives_on_one_server_and_hostile_values() {
         );
         // Such a value counts as nothing for the compare-and-set: the fleet overwrites it.
         let ttl = Duration::from_secs(60);
-        assert_eq!(s.put_if(&key, None, b"proof", ttl, "a").await, Ok(Put::Written));
+        assert_eq!(
+            s.put_if(&key, None, b"proof", ttl, "a").await,
+            Ok(Put::Written)
+        );
         assert_eq!(s.get(&key).await, Ok(Some(b"proof".to_vec())));
         // A key of the wrong type is an error naming it, not a panic, and is overwritten too;
         // so is a lease of the wrong type, reported as held by "?".
         cli(server.port, &["DEL", key.proof()]);
         cli(server.port, &["LPUSH", key.proof(), "a"]);
         assert!(matches!(s.get(&key).await, Err(Error::Unexpected(_))));
-        assert_eq!(s.put_if(&key, None, b"proof", ttl, "a").await, Ok(Put::Written));
+        assert_eq!(
+            s.put_if(&key, None, b"proof", ttl, "a").await,
+            Ok(Put::Written)
+        );
         cli(server.port, &["LPUSH", key.lease(), "a"]);
-        assert_eq!(s.try_lease(&key, "a", ttl).await, Ok(Lease::HeldBy("?".into())));
+        assert_eq!(
+            s.try_lease(&key, "a", ttl).await,
+            Ok(Lease::HeldBy("?".into()))
+        );
         // A long lease holder is cut to 256 bytes.
         cli(server.port, &["DEL", key.lease()]);
         cli(server.port, &["SET", key.lease(), &"h".repeat(10_000)]);
-        assert_eq!(s.try_lease(&key, "a", ttl).await, Ok(Lease::HeldBy("h".repeat(256))));
+        assert_eq!(
+            s.try_lease(&key, "a", ttl).await,
+            Ok(Lease::HeldBy("h".repeat(256)))
+        );
     });
 }
 
@@ -239,7 +251,15 @@ fn acl_users_and_clear_errors() {
     cli(
         server.port,
         &[
-            "ACL", "SETUSER", "mx", "on", ">s3cret", "~t:*", "&t:*", "+@all", "-@dangerous",
+            "ACL",
+            "SETUSER",
+            "mx",
+            "on",
+            ">s3cret",
+            "~t:*",
+            "&t:*",
+            "+@all",
+            "-@dangerous",
         ],
     );
     cli(server.port, &["ACL", "SETUSER", "default", "off"]);
@@ -273,7 +293,11 @@ fn acl_users_and_clear_errors() {
             let e = s.get(&key).await.unwrap_err();
             assert!(matches!(e, Error::Unavailable(_) | Error::Timeout), "{e:?}");
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     });
 }
 
@@ -359,7 +383,11 @@ fn a_three_master_cluster() {
         .args(["--cluster-replicas", "0", "--cluster-yes"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while !servers
         .iter()
