@@ -38,6 +38,7 @@ pub mod fuzzing;
 mod http;
 mod install;
 pub mod schedule;
+pub mod sim;
 
 #[cfg(test)]
 mod tests;
