@@ -55,6 +55,12 @@ pub(crate) enum ConfigCmd {
     ///     status = "/run/mailstaple/fetch-status.json"    # the daemon's JSON status
     ///     metrics_listen = "9326"                         # the daemon's /metrics and /status
     ///     tls_ocsp_max_age = "7d"                         # install no proof older (unset: none)
+    ///     store = "redis://127.0.0.1:6379"                # a fleet shares proofs (rediss://, redis+cluster://h1,h2)
+    ///     store_prefix = "mailstaple"                     # key prefix
+    ///     store_password_file = "/etc/mailstaple/redis.pass"   # or credential store-password
+    ///     store_ca = "/etc/mailstaple/redis-ca.pem"       # for rediss:// with a private CA
+    ///     store_poll = 5                                  # seconds between reads while waiting
+    ///     node = "mx1"                                    # this host in the fleet (default: host name)
     ///     [[fetch.certificate]]     # certificates whose proofs the fetcher keeps
     ///     cert = "/etc/mail/ec.pem"
     ///     issuer = "/etc/mail/ec-issuer.pem"

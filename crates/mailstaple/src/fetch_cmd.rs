@@ -24,7 +24,9 @@ use crate::input::parse_time;
 /// `--check`: 0 ok, 1 warning, 2 critical. `--daemon --config FILE`: many certificates, from
 /// the `[fetch]` section and `[[fetch.certificate]]` entries of the TOML file that `serve`,
 /// `send` and `config check` read (see `mailstaple config check --help`); SIGHUP reloads,
-/// SIGTERM stops. `--status`: the daemon's status file, 0 ok, 1 warning, 2 critical.
+/// SIGTERM stops; with `[fetch] store` the hosts of a fleet share proofs through Redis or Valkey,
+/// one responder request per certificate per window. `--status`: the daemon's status file (and
+/// the store's health, each proof's source and lease holder), 0 ok, 1 warning, 2 critical.
 #[derive(clap::Args, Debug)]
 pub(crate) struct FetchArgs {
     /// The certificate (PEM, first block, or DER).
