@@ -130,12 +130,18 @@ impl Target {
         if !staple.is_good() {
             return Err(Error::NotGood(staple.status()));
         }
+        Ok(self.checked(staple))
+    }
+
+    /// A verified proof with its window: thisUpdate to the earliest of its effective expiry and
+    /// the leaf's notAfter.
+    pub(crate) fn checked(&self, staple: VerifiedStaple) -> Checked {
         let leaf_end = CertView::parse(&self.cert)
             .map(|v| v.not_after)
             .unwrap_or(staple.effective_expiry());
         let end = staple.effective_expiry().min(leaf_end);
         let validity = Validity::new(staple.this_update().unix(), end.unix());
-        Ok(Checked { staple, validity })
+        Checked { staple, validity }
     }
 
     /// The installed proof, if the file exists and holds a good proof for this certificate that

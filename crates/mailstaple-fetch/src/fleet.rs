@@ -269,10 +269,10 @@ pub(crate) fn judge(
     opts: &FetchOptions,
 ) -> (Stored, Option<Checked>) {
     match verify(bytes, &target.cert, &target.issuer, at(now), &opts.policy) {
-        Ok(s) if s.is_good() => match target.check(bytes, at(now), &opts.policy, None) {
-            Ok(c) => (Stored::Good(c.validity()), Some(c)),
-            Err(e) => (Stored::Refused(e.to_string()), None),
-        },
+        Ok(s) if s.is_good() => {
+            let c = target.checked(s);
+            (Stored::Good(c.validity()), Some(c))
+        }
         Ok(s) => match s.status() {
             Status::Revoked { .. } => (
                 Stored::NotGood {
